@@ -1,0 +1,85 @@
+"""The source contract: what every connector, built-in or third-party, provides.
+
+A source is configured by its own pydantic model (a subclass of `SourceConfig`), is an async
+iterator of `MentionEvent`s resuming from an opaque cursor, and keeps a `Health` that the desk
+shows. Nothing here knows about SQLite or the UI: the ingest runner persists cursors and health.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sources.model import MentionEvent
+
+
+class SourceConfig(BaseModel):
+    """Keys every `[[sources]]` table has; each source type adds its own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, description="Shown in the desk and stored on each mention.")
+    type: str = Field(description="The registered source type, e.g. 'demo', 'jsonl'.")
+    poll_interval: float = Field(default=60.0, gt=0, description="Seconds between polls.")
+    enabled: bool = True
+
+
+class HealthState(StrEnum):
+    STARTING = "starting"
+    OK = "ok"
+    IDLE = "idle"  # caught up, nothing more to read (a finished file, a one-shot run)
+    BACKING_OFF = "backing off"
+    RATE_LIMITED = "rate limited"
+    AUTH_FAILED = "auth failed"
+    DISABLED = "endpoint disabled"
+    BLOCKED = "blocked"
+    ERROR = "error"
+
+
+@dataclass
+class Health:
+    """What a responder needs to know about a source, in words."""
+
+    state: HealthState = HealthState.STARTING
+    last_success: datetime | None = None
+    last_error: str | None = None
+    retry_at: datetime | None = None
+    received: int = 0
+    malformed: int = 0
+    errors: list[str] = field(default_factory=list)  # recent located errors, newest last
+
+    def record_malformed(self, message: str, keep: int = 20) -> None:
+        self.malformed += 1
+        self.last_error = message
+        self.errors = [*self.errors[-(keep - 1) :], message]
+
+
+C = TypeVar("C", bound=SourceConfig)
+
+
+class Source(abc.ABC, Generic[C]):
+    """Base class for connectors. Subclasses set `config_model` and implement `events`."""
+
+    config_model: ClassVar[type[SourceConfig]]
+
+    def __init__(self, config: C) -> None:
+        self.config = config
+        self.health = Health()
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @abc.abstractmethod
+    def events(self, cursor: str | None, *, once: bool = False) -> AsyncIterator[MentionEvent]:
+        """Yield events after `cursor` (None: from the start).
+
+        With `once`, deliver what is available now and stop (`triage ingest --once`);
+        otherwise run until cancelled. Malformed input is counted in `health` and skipped.
+        """

@@ -1,0 +1,135 @@
+"""Read mentions from a JSON Lines file: one mention per line, as `triage export` writes them.
+
+Also the generic pipe from any listening platform: only `native_id` and `text` are required;
+`source_name` defaults to this source's name, `source` to "jsonl", `created_at` to now.
+Replays at original pace (`speed = 1`), faster (`speed = 10`) or at once (no `speed`), and with
+`follow = true` tails a growing file. The cursor is the byte offset after the last whole line,
+so a restart resumes exactly there. A malformed line is counted, reported with its file and
+line number, and skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError
+
+from sources.contract import HealthState, Source, SourceConfig
+from sources.model import Mention, MentionEvent, Upsert
+
+CHUNK = 1 << 16
+MAX_PAUSE = 300.0  # never sleep longer than this between two replayed lines
+
+
+class JsonlConfig(SourceConfig):
+    type: Literal["jsonl"] = "jsonl"
+    path: Path = Field(description="The .jsonl file to read.")
+    speed: float | None = Field(
+        default=None, gt=0, description="Replay pace: 1 = original, 10 = ten times faster."
+    )
+    follow: bool = Field(default=False, description="Keep reading as the file grows.")
+    follow_interval: float = Field(default=0.5, gt=0, description="Seconds between checks.")
+
+
+class JsonlSource(Source[JsonlConfig]):
+    config_model = JsonlConfig
+
+    def __init__(self, config: JsonlConfig, clock: Callable[[], datetime] | None = None) -> None:
+        super().__init__(config)
+        self.clock = clock or (lambda: datetime.now(UTC))
+
+    async def events(self, cursor: str | None, *, once: bool = False) -> AsyncIterator[MentionEvent]:
+        offset, lineno = _parse_cursor(cursor)
+        previous: datetime | None = None
+        async for line, offset, lineno in self._lines(offset, lineno, follow=self.config.follow and not once):
+            mention = self._parse(line, lineno)
+            if mention is None:
+                continue
+            if self.config.speed and previous is not None:
+                await asyncio.sleep(_pause(previous, mention.created_at, self.config.speed))
+            previous = mention.created_at
+            self.health.received += 1
+            self.health.last_success = self.clock()
+            yield Upsert(mention=mention, cursor=f"{offset}:{lineno}")
+        if self.health.state is not HealthState.ERROR:
+            self.health.state = HealthState.IDLE
+
+    async def _lines(
+        self, offset: int, lineno: int, *, follow: bool
+    ) -> AsyncIterator[tuple[bytes, int, int]]:
+        """Whole lines from `offset`, with the offset and number after each."""
+        path = self.config.path
+        pending = b""
+        while True:
+            try:
+                chunk = await asyncio.to_thread(_read, path, offset + len(pending))
+            except OSError as exc:
+                self.health.state = HealthState.ERROR
+                self.health.last_error = f"{path}: cannot read: {exc.strerror or exc}"
+                if not follow:
+                    return
+                await asyncio.sleep(self.config.follow_interval)
+                continue
+            self.health.state = HealthState.OK
+            if not chunk:
+                if not follow:
+                    if pending.strip():  # a last line without a trailing newline
+                        yield pending, offset + len(pending), lineno + 1
+                    return
+                await asyncio.sleep(self.config.follow_interval)
+                continue
+            pending += chunk
+            *whole, pending = pending.split(b"\n")
+            for line in whole:
+                offset += len(line) + 1
+                lineno += 1
+                if line.strip():
+                    yield line, offset, lineno
+
+    def _parse(self, line: bytes, lineno: int) -> Mention | None:
+        where = f"{self.config.path}:{lineno}"
+        try:
+            data = json.loads(line.decode("utf-8", errors="replace"))
+        except json.JSONDecodeError as exc:
+            self.health.record_malformed(f"{where}: not JSON: {exc.msg} at column {exc.colno}")
+            return None
+        if not isinstance(data, dict):
+            self.health.record_malformed(f"{where}: expected a JSON object, got {type(data).__name__}")
+            return None
+        try:
+            return Mention.model_validate(self._defaults(data))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            field = ".".join(str(p) for p in err["loc"]) or "(line)"
+            self.health.record_malformed(f"{where}: {field}: {err['msg']}")
+            return None
+
+    def _defaults(self, data: dict[str, Any]) -> dict[str, Any]:
+        data.setdefault("source", "jsonl")
+        data.setdefault("source_name", self.config.name)
+        data.setdefault("created_at", self.clock().isoformat())
+        if "raw" not in data:
+            data["raw"] = {k: v for k, v in data.items() if k != "raw"}
+        return data
+
+
+def _read(path: Path, offset: int) -> bytes:
+    with path.open("rb") as handle:
+        handle.seek(offset)
+        return handle.read(CHUNK)
+
+
+def _parse_cursor(cursor: str | None) -> tuple[int, int]:
+    if not cursor:
+        return 0, 0
+    offset, _, lineno = cursor.partition(":")
+    return int(offset), int(lineno or 0)
+
+
+def _pause(previous: datetime, current: datetime, speed: float) -> float:
+    return min(max((current - previous).total_seconds() / speed, 0.0), MAX_PAUSE)

@@ -1,0 +1,97 @@
+"""Neutralise hostile text from the networks, once, at ingest (DESIGN §3 "Untrusted text").
+
+What can arrive in a post and what we do with it:
+
+- terminal escape sequences (CSI colours, OSC 52 clipboard writes, OSC 8 fake links, DCS):
+  removed whole, so neither the bytes nor their parameters reach the screen;
+- any other C0/C1 control character and DEL: removed (newline and tab survive in body text);
+- bidi embeddings, overrides and isolates: removed, so text cannot be visually reordered;
+- zero-width spaces, word joiners, BOMs: removed (ZWJ/ZWNJ stay: emoji and scripts need them);
+- lone surrogates from `\\ud800`-style JSON: removed, they cannot be encoded for a terminal;
+- absurd lengths: capped, with an ellipsis so a reader can tell.
+
+Markup (`[@click=...]`, `[b]`) is *not* touched here: it is harmless text as long as the
+renderer never parses it, which `tui.render` guarantees. The raw payload keeps the original.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from sources.model import Author, Mention
+
+# ESC-introduced sequences: CSI (ESC [ ... final), OSC/DCS/SOS/PM/APC (ESC ] ... BEL or ST),
+# and two-character escapes. The C1 single-byte forms (\x9b CSI, \x9d OSC, \x90 DCS) as well.
+_ESCAPES = re.compile(
+    r"""
+    (?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]                     # CSI
+    | (?:\x1b[\]PX^_]|[\x9d\x90\x98\x9e\x9f]).*?(?:\x07|\x1b\\|\x9c|$)  # OSC DCS SOS PM APC
+    | \x1b[ -/]*[0-~]                                    # other ESC sequences
+    """,
+    re.VERBOSE,
+)
+_BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+_INVISIBLE = "\u200b\u2060\ufeff\u180e\u00ad"
+_CONTROLS_KEEP_NEWLINE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f" + _BIDI + _INVISIBLE + "\ud800-\udfff]"
+)
+_CONTROLS_ALL = re.compile("[\x00-\x1f\x7f-\x9f" + _BIDI + _INVISIBLE + "\ud800-\udfff]")
+_SEPARATORS = re.compile("\r\n|[\r\u2028\u2029\x85]")
+
+TEXT_LIMIT = 20_000
+LINE_LIMIT = 500
+ELLIPSIS = "…"
+
+
+def clean_text(value: str, limit: int = TEXT_LIMIT) -> str:
+    """Multi-line body text: escapes and controls out, newlines and tabs kept, length capped."""
+    value = _ESCAPES.sub("", value)
+    value = _SEPARATORS.sub("\n", value)
+    value = _CONTROLS_KEEP_NEWLINE.sub("", value)
+    return _cap(unicodedata.normalize("NFC", value), limit)
+
+
+def clean_line(value: str, limit: int = LINE_LIMIT) -> str:
+    """Single-line fields (names, handles, titles, urls): like clean_text, on one line."""
+    value = _ESCAPES.sub("", value)
+    value = _SEPARATORS.sub(" ", value).replace("\n", " ").replace("\t", " ")
+    value = _CONTROLS_ALL.sub("", value)
+    return _cap(unicodedata.normalize("NFC", value).strip(), limit)
+
+
+def _cap(value: str, limit: int) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + ELLIPSIS
+
+
+def _opt_line(value: str | None, limit: int = LINE_LIMIT) -> str | None:
+    return None if value is None else clean_line(value, limit)
+
+
+def sanitize_mention(mention: Mention) -> Mention:
+    """A copy of `mention` whose every network-supplied display field is safe to render."""
+    author = mention.author
+    clean_author = Author(
+        id=_opt_line(author.id),
+        handle=clean_line(author.handle) or "unknown",
+        display_name=_opt_line(author.display_name),
+        url=_opt_line(author.url, 2_000),
+        followers=author.followers,
+        is_bot=author.is_bot,
+    )
+    return mention.model_copy(
+        update={
+            "native_id": clean_line(mention.native_id, 1_000) or mention.native_id,
+            "url": _opt_line(mention.url, 2_000),
+            "author": clean_author,
+            "text": clean_text(mention.text),
+            "title": _opt_line(mention.title),
+            "language": _opt_line(mention.language, 35),
+            "content_warning": _opt_line(mention.content_warning),
+            "in_reply_to_id": _opt_line(mention.in_reply_to_id, 1_000),
+            "thread_id": _opt_line(mention.thread_id, 1_000),
+            "hashtags": tuple(clean_line(t, 200) for t in mention.hashtags[:100]),
+            "mentioned_handles": tuple(clean_line(h, 200) for h in mention.mentioned_handles[:100]),
+            "links": tuple(clean_line(u, 2_000) for u in mention.links[:100]),
+        }
+    )
