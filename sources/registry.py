@@ -19,7 +19,11 @@ GROUP = "triage.sources"
 
 
 class SourceError(Exception):
-    """A source could not be loaded or configured; the message names what and where."""
+    """A source could not be loaded or configured; each problem names its field."""
+
+    def __init__(self, problems: list[tuple[tuple[str | int, ...], str]]) -> None:
+        super().__init__("; ".join(f"{'.'.join(map(str, loc)) or '(table)'}: {msg}" for loc, msg in problems))
+        self.problems = problems
 
 
 @dataclass(frozen=True)
@@ -32,9 +36,9 @@ class SourceType:
         for ep in entry_points(group=GROUP, name=self.name):
             cls = ep.load()
             if not (isinstance(cls, type) and issubclass(cls, Source)):
-                raise SourceError(f"entry point {self.target} is not a triage Source class")
+                raise SourceError([(("type",), f"entry point {self.target} is not a Source class")])
             return cls
-        raise SourceError(f"unknown source type {self.name!r}")
+        raise SourceError([(("type",), f"unknown source type {self.name!r}")])
 
 
 @cache
@@ -50,27 +54,19 @@ def available() -> dict[str, SourceType]:
 def build(table: dict[str, Any]) -> Source[Any]:
     """Validate one `[[sources]]` table against its type's config model and build the source.
 
-    Raises SourceError naming the field: `path: Field required`.
+    Raises SourceError listing every problem with its field, e.g. `path: Field required`.
     """
     type_name = table.get("type")
     types = available()
     if not isinstance(type_name, str) or type_name not in types:
         known = ", ".join(sorted(types)) or "none installed"
-        raise SourceError(f"type: unknown source type {type_name!r} (known: {known})")
+        raise SourceError([(("type",), f"unknown source type {type_name!r} (known: {known})")])
     cls = types[type_name].load()
     try:
         config = cls.config_model.model_validate(table)
     except ValidationError as exc:
-        raise SourceError(_first_error(exc)) from None
+        raise SourceError([(tuple(e["loc"]), e["msg"]) for e in exc.errors()]) from None
     return cls(config)
-
-
-def _first_error(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "(table)"
-        parts.append(f"{where}: {err['msg']}")
-    return "; ".join(parts)
 
 
 __all__ = ["GROUP", "SourceConfig", "SourceError", "SourceType", "available", "build"]

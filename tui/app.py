@@ -1,0 +1,257 @@
+"""The desk: the Textual application that responders work in (DESIGN §6)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.widgets import Footer
+
+from playbooks.engine import Engine
+from tui import views as view_query
+from tui.ingest import IngestRunner
+from tui.queue_model import QueueModel
+from tui.records import SuggestionRecord
+from tui.screens.dismiss import DismissScreen
+from tui.screens.help import HelpScreen
+from tui.settings import Loaded
+from tui.store import DecisionRefused, IngestResult, Store
+from tui.widgets.detail import DetailPane
+from tui.widgets.queue import QueueList
+from tui.widgets.status import StatusBar
+
+Clock = Callable[[], datetime]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class DeskApp(App[int]):
+    CSS_PATH = "desk.tcss"
+    TITLE = "triage"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "accept", "Accept", id="accept"),
+        Binding("x", "dismiss_mention", "Dismiss", id="dismiss"),
+        Binding("u", "undo", "Undo", id="undo"),
+        Binding("left_square_bracket", "cycle_view(-1)", "Prev view", id="prev_view", show=False),
+        Binding("right_square_bracket", "cycle_view(1)", "Next view", id="next_view", show=False),
+        *(
+            Binding(str(n), f"switch_view({n - 1})", f"View {n}", id=f"view_{n}", show=False)
+            for n in range(1, 10)
+        ),
+        Binding("question_mark", "help", "Keys", id="help"),
+        Binding("q", "quit", "Quit", id="quit"),
+    ]
+
+    def __init__(
+        self,
+        loaded: Loaded,
+        engine: Engine,
+        store: Store,
+        *,
+        clock: Clock = _now,
+        ingest: bool = True,
+    ) -> None:
+        super().__init__()
+        self.loaded = loaded
+        self.settings = loaded.settings
+        self.engine = engine
+        self.store = store
+        self.clock = clock
+        self.ingest_enabled = ingest
+        self.views = [view_query.parse(v.name, v.query) for v in self.settings.views]
+        self.current_view = 0
+        self.model = QueueModel()
+        self._dirty = False
+        self._shown: dict[int, datetime] = {}  # mention id -> first time this actor saw it
+
+    # -- layout and lifecycle -----------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        with Horizontal(id="main"):
+            yield QueueList(self.model, self.clock, id="queue")
+            yield DetailPane(id="detail")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        self._apply_keymap()
+        self.query_one(QueueList).focus()
+        await self.reload()
+        self.set_interval(0.1, self._reload_if_dirty)  # coalesce arrivals: <= 10 reloads/s
+        self.set_interval(1.0, self._tick)  # SLA clocks and health age by the second
+        if self.ingest_enabled:
+            self.run_worker(self._ingest(), name="ingest", group="ingest", exit_on_error=False)
+        if self.loaded.demo:
+            self.notify(
+                "No config found: running the demo source against the demo database.",
+                title="Demo mode", markup=False,
+            )
+
+    def _apply_keymap(self) -> None:
+        known = binding_ids()
+        unknown = sorted(set(self.settings.keys) - known)
+        if unknown:
+            self.notify(
+                f"[keys] in config: unknown binding id {unknown[0]!r}; "
+                f"known: {', '.join(sorted(known))}",
+                severity="error", markup=False, timeout=15,
+            )
+        self.set_keymap({k: v for k, v in self.settings.keys.items() if k in known})
+
+    async def _ingest(self) -> None:
+        runner = IngestRunner(
+            self.store, self.loaded.sources, lambda: self.engine, on_batch=self._arrived,
+            clock=self.clock,
+        )
+        await runner.run()
+
+    def _arrived(self, result: IngestResult) -> None:
+        self.model.forget(result.changed_ids)
+        self._dirty = True
+
+    async def _reload_if_dirty(self) -> None:
+        if self._dirty:
+            self._dirty = False
+            await self.reload()
+
+    async def _tick(self) -> None:
+        self.query_one(QueueList).refresh()
+        await self._update_status()
+
+    # -- data --------------------------------------------------------------------------
+
+    @property
+    def view(self) -> view_query.View:
+        return self.views[self.current_view]
+
+    async def reload(self) -> None:
+        """Re-read the current view's ordering; the cursor stays on its mention."""
+        ids = await self.store.queue_ids(self.view.statuses)
+        self.query_one(QueueList).reload(ids)
+        await self._update_status()
+
+    async def _update_status(self) -> None:
+        by_status = await self.store.counts()
+        counts = [
+            sum(n for s, n in by_status.items() if not v.statuses or s in v.statuses)
+            for v in self.views
+        ]
+        health = [(s.name, s.health.state.value) for s in self.loaded.sources]
+        self.query_one(StatusBar).show(self.views, self.current_view, counts, health, self.loaded.demo)
+
+    async def on_queue_list_need_rows(self, message: QueueList.NeedRows) -> None:
+        self.model.update(await self.store.queue_rows(message.ids))
+        self.query_one(QueueList).rows_arrived()
+
+    async def on_queue_list_highlighted(self, message: QueueList.Highlighted) -> None:
+        if message.mention_id is not None:
+            self._shown.setdefault(message.mention_id, self.clock())
+        await self._show_detail(message.mention_id)
+
+    async def _show_detail(self, mention_id: int | None) -> None:
+        detail = None if mention_id is None else await self.store.detail(mention_id)
+        self.query_one(DetailPane).show(detail, self.clock())
+
+    def _current(self) -> int | None:
+        return self.model.id_at(self.query_one(QueueList).cursor)
+
+    # -- decisions ---------------------------------------------------------------------
+
+    async def action_accept(self) -> None:
+        mention_id = self._current()
+        if mention_id is None:
+            self.notify("Nothing to accept: the view is empty.", severity="warning")
+            return
+        top = await self._top_suggestion(mention_id)
+        if top is None:
+            self.notify("No suggestion to accept for this mention.", severity="warning")
+            return
+        await self._decide(mention_id, top.action, top.params, top)
+
+    @work(group="decide")
+    async def action_dismiss_mention(self) -> None:
+        mention_id = self._current()
+        if mention_id is None:
+            self.notify("Nothing to dismiss: the view is empty.", severity="warning")
+            return
+        top = await self._top_suggestion(mention_id)
+        suggested = top.params.get("reason") if top and top.action == "dismiss" else None
+        reason = await self.push_screen_wait(DismissScreen(suggested))
+        if reason is not None:
+            await self._decide(mention_id, "dismiss", {"reason": reason}, top)
+
+    async def _top_suggestion(self, mention_id: int) -> SuggestionRecord | None:
+        detail = await self.store.detail(mention_id)
+        return detail.suggestions[0] if detail and detail.suggestions else None
+
+    async def _decide(
+        self, mention_id: int, action: str, params: dict[str, Any], top: SuggestionRecord | None
+    ) -> None:
+        try:
+            record = await self.store.decide(
+                mention_id, actor=self.settings.actor, action=action, params=params,
+                suggestion_id=top.id if top else None, view=self.view.name,
+                shown_at=self._shown.get(mention_id),
+            )
+        except DecisionRefused as exc:
+            self.notify(str(exc), severity="warning", markup=False)
+            return
+        # Committed: only now does the screen say so.
+        self.notify(f"{_label(action, params)} — {record.outcome}, logged as #{record.id}", markup=False)
+        await self.reload()
+
+    async def action_undo(self) -> None:
+        try:
+            record = await self.store.undo_last(self.settings.actor, view=self.view.name)
+        except DecisionRefused as exc:
+            self.notify(str(exc).capitalize() + ".", severity="warning", markup=False)
+            return
+        self.notify(f"Undid {record.params.get('reverses')} (logged as #{record.id})", markup=False)
+        await self.reload()
+        queue = self.query_one(QueueList)
+        index = self.model.index_of(record.mention_id)
+        if index is not None:
+            queue.cursor = index
+        await self._show_detail(self._current())
+
+    # -- views and help --------------------------------------------------------------
+
+    async def action_switch_view(self, index: int) -> None:
+        if 0 <= index < len(self.views) and index != self.current_view:
+            self.current_view = index
+            queue = self.query_one(QueueList)
+            queue.cursor = 0
+            await self.reload()
+            queue.cursor = 0
+
+    async def action_cycle_view(self, step: int) -> None:
+        await self.action_switch_view((self.current_view + step) % len(self.views))
+
+    def action_help(self) -> None:
+        keys: dict[str, list[str]] = {}
+        descriptions: dict[str, str] = {}
+        for key, active in self.active_bindings.items():
+            binding = active.binding
+            name = binding.id or binding.action
+            keys.setdefault(name, []).append(self.get_key_display(binding) if key == binding.key else key)
+            descriptions[name] = binding.description
+        rows = [(", ".join(keys[n]), f"{descriptions[n]}  ({n})") for n in keys if descriptions[n]]
+        self.push_screen(HelpScreen(rows))
+
+
+def binding_ids() -> set[str]:
+    """Every remappable binding id of the desk."""
+    classes = (DeskApp, QueueList, HelpScreen, DismissScreen)
+    return {b.id for c in classes for b in c.BINDINGS if isinstance(b, Binding) and b.id}
+
+
+def _label(action: str, params: dict[str, Any]) -> str:
+    target = params.get("team") or params.get("reason") or ", ".join(params.get("tags", []))
+    return f"{action} {target}".strip()

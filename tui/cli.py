@@ -1,0 +1,123 @@
+"""The `triage` command line. Headless commands never import Textual; the desk does, lazily."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from importlib.metadata import version
+from pathlib import Path
+
+from playbooks import Engine, bundled_dir, load_paths
+from playbooks.tomlfile import LocatedError
+from tui.settings import ConfigError, Loaded, load
+from tui.store import StoreError
+
+
+class CommandError(Exception):
+    """A user-facing failure: printed as one line on stderr, exit status 2."""
+
+
+def parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, help="config TOML (default: platform config dir)")
+    common.add_argument("--db", type=Path, help="SQLite database (default: platform data dir)")
+    common.add_argument("--as", dest="actor", metavar="NAME", help="actor logged on decisions")
+    common.add_argument("--demo", action="store_true", help="run the demo source and database")
+
+    top = argparse.ArgumentParser(
+        prog="triage", parents=[common],
+        description="Live social-media mention triage. With no command, opens the desk.",
+    )
+    top.add_argument("--version", action="version", version=f"%(prog)s {version('mention-triage')}")
+    sub = top.add_subparsers(dest="command", metavar="COMMAND")
+
+    ingest = sub.add_parser("ingest", parents=[common], help="fetch sources, apply playbooks, store")
+    ingest.add_argument("--once", action="store_true", help="fetch what is there now, then exit")
+
+    export = sub.add_parser("export", parents=[common], help="write mentions or decisions to stdout")
+    export.add_argument("what", choices=["mentions", "decisions"])
+    export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        loaded = load(args.config, db=args.db, actor=args.actor, demo=args.demo)
+        match args.command:
+            case "ingest":
+                return asyncio.run(_ingest(loaded, once=args.once))
+            case "export":
+                return asyncio.run(_export(loaded, args.what, args.format))
+            case _:
+                return _desk(loaded)
+    except (ConfigError, StoreError, CommandError) as exc:
+        for line in str(exc).splitlines():
+            print(f"triage: {line}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def load_engine(loaded: Loaded) -> Engine:
+    """Load the configured playbooks; a broken file is a located error, not a crash."""
+    settings = loaded.settings.playbooks
+    paths = ([bundled_dir()] if settings.bundled else []) + list(settings.dirs)
+    result = load_paths(paths)
+    if result.errors:
+        raise ConfigError(result.errors)
+    if not result.playbooks:
+        raise ConfigError([LocatedError(Path("config"), None, "playbooks", "no playbooks loaded")])
+    return Engine(result.playbooks)
+
+
+async def _ingest(loaded: Loaded, *, once: bool) -> int:
+    from tui.ingest import IngestRunner
+    from tui.store import Store
+
+    engine = load_engine(loaded)
+    async with await Store.open(loaded.settings.db) as store:
+        runner = IngestRunner(store, loaded.sources, lambda: engine)
+        await runner.run(once=once)
+        for source in loaded.sources:
+            health = source.health
+            note = f", last error: {health.last_error}" if health.last_error else ""
+            print(
+                f"{source.name}: {health.state.value}, {health.received} received, "
+                f"{health.malformed} malformed{note}"
+            )
+        print(f"stored {runner.stored} new mentions in {store.path}")
+    failed = [s for s in loaded.sources if s.health.state.value == "error"]
+    return 1 if failed else 0
+
+
+async def _export(loaded: Loaded, what: str, fmt: str) -> int:
+    from tui.export import export_decisions, export_mentions
+    from tui.store import Store
+
+    async with await Store.open(loaded.settings.db, readonly=True) as store:
+        writer = export_mentions if what == "mentions" else export_decisions
+        await writer(store, sys.stdout, "csv" if fmt == "csv" else "jsonl")
+    return 0
+
+
+def _desk(loaded: Loaded) -> int:
+    engine = load_engine(loaded)
+    return asyncio.run(_run_desk(loaded, engine))
+
+
+async def _run_desk(loaded: Loaded, engine: Engine) -> int:
+    from tui.app import DeskApp  # Textual is imported only for the desk
+    from tui.store import Store
+
+    # Opened before the app starts, so a bad database is a one-line error, not a crash screen.
+    async with await Store.open(loaded.settings.db) as store:
+        app = DeskApp(loaded, engine, store)
+        await app.run_async()
+    return app.return_code or 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,148 @@
+"""The ingest runner: sources -> received time -> sanitise -> playbooks -> store, in batches.
+
+Each source runs in its own task and feeds one queue; a single writer drains it in batches
+(up to `batch_size` events or `window` seconds), so SQLite sees a few large transactions
+instead of one per mention. A source's cursor is saved in the same transaction as the
+mentions before it: a crash loses no mention and stores none twice. A failing source is
+reported in its health and retried with backoff; it never stops the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from playbooks.engine import Engine
+from sources.contract import HealthState, Source
+from sources.model import Delete, MentionEvent, Upsert
+from sources.sanitize import sanitize_mention
+from tui.store import IngestBatch, IngestResult, Prepared, SourceStatus, Store
+
+OnBatch = Callable[[IngestResult], Awaitable[None] | None]
+_DONE = object()  # a source task finished (once mode or end of a finite source)
+
+
+@dataclass
+class _Item:
+    source: Source[Any]
+    event: MentionEvent
+
+
+class IngestRunner:
+    def __init__(
+        self,
+        store: Store,
+        sources: list[Source[Any]],
+        engine: Callable[[], Engine],
+        *,
+        on_batch: OnBatch | None = None,
+        batch_size: int = 500,
+        window: float = 0.05,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.store = store
+        self.sources = sources
+        self.engine = engine  # a callable, so a playbook reload takes effect on the next batch
+        self.on_batch = on_batch
+        self.batch_size = batch_size
+        self.window = window
+        self.clock = clock
+        self.stored = 0
+        self._cursors: dict[str, str | None] = {}
+
+    async def run(self, *, once: bool = False) -> None:
+        """Run every source; with `once`, return when each has delivered what it has now."""
+        self._cursors = await self.store.cursors()
+        queue: asyncio.Queue[_Item | object] = asyncio.Queue(maxsize=self.batch_size * 4)
+        tasks = [
+            asyncio.create_task(self._pump(s, queue, once), name=f"source:{s.name}")
+            for s in self.sources
+        ]
+        try:
+            await self._write_loop(queue, running=len(tasks))
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _pump(self, source: Source[Any], queue: asyncio.Queue[_Item | object], once: bool) -> None:
+        failures = 0
+        while True:
+            try:
+                async for event in source.events(self._cursors.get(source.name), once=once):
+                    failures = 0
+                    await queue.put(_Item(source, event))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a broken source is a health state, never a crash
+                failures += 1
+                source.health.state = HealthState.ERROR
+                source.health.last_error = f"{type(exc).__name__}: {exc}"
+                if not once:
+                    await asyncio.sleep(min(300.0, 2.0**failures) * random.uniform(0.5, 1.0))
+                    continue
+            await queue.put(_DONE)
+            return
+
+    async def _write_loop(self, queue: asyncio.Queue[_Item | object], running: int) -> None:
+        while running:
+            items, finished = await self._collect(queue)
+            running -= finished
+            await self._flush(items)
+
+    async def _collect(self, queue: asyncio.Queue[_Item | object]) -> tuple[list[_Item], int]:
+        """Wait for the first event, then gather more for up to `window` seconds."""
+        items: list[_Item] = []
+        finished = 0
+        try:
+            first = await asyncio.wait_for(queue.get(), timeout=2.0)  # flush health now and then
+        except TimeoutError:
+            return items, 0
+        deadline = asyncio.get_running_loop().time() + self.window
+        entry: _Item | object = first
+        while True:
+            if entry is _DONE:
+                finished += 1
+            elif isinstance(entry, _Item):
+                items.append(entry)
+            if len(items) >= self.batch_size:
+                break
+            timeout = deadline - asyncio.get_running_loop().time()
+            try:
+                entry = queue.get_nowait() if timeout <= 0 else await asyncio.wait_for(queue.get(), timeout)
+            except (TimeoutError, asyncio.QueueEmpty):
+                break
+        return items, finished
+
+    async def _flush(self, items: list[_Item]) -> None:
+        batch = await asyncio.to_thread(self._prepare, items)  # sanitise + rules off the loop
+        result = await self.store.ingest(batch)
+        self.stored += len(result.new_ids)
+        if self.on_batch is not None and (result.new_ids or result.changed_ids):
+            outcome = self.on_batch(result)
+            if outcome is not None:
+                await outcome
+
+    def _prepare(self, items: list[_Item]) -> IngestBatch:
+        engine, now = self.engine(), self.clock()
+        batch = IngestBatch()
+        for item in items:
+            event = item.event
+            if isinstance(event, Upsert):
+                mention = sanitize_mention(event.mention)
+                if mention.received_at is None:
+                    mention = mention.model_copy(update={"received_at": now})
+                batch.upserts.append(Prepared(mention, engine.suggest(mention)))
+            elif isinstance(event, Delete):
+                batch.deletes.append((event.source_name, event.native_id))
+            if event.cursor is not None:
+                self._cursors[item.source.name] = event.cursor
+        batch.sources = [
+            SourceStatus(s.name, s.config.type, self._cursors.get(s.name), s.health)
+            for s in self.sources
+        ]
+        return batch

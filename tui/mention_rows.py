@@ -1,0 +1,93 @@
+"""Map a Mention to a `mentions` row and back; the one place that knows both shapes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sources.model import Author, Engagement, Mention
+from tui.timefmt import iso, opt_iso, opt_parse, parse
+
+COLUMNS = (
+    "source", "source_name", "native_id", "kind", "url", "published_at", "received_at",
+    "edited_at", "deleted", "author_id", "author_handle", "author_name", "author_url",
+    "author_followers", "author_bot", "text", "title", "language", "content_warning",
+    "in_reply_to_id", "thread_id", "hashtags", "mentioned_handles", "links", "engagement", "raw",
+)
+# What an edit may change (identity, times of first sight and the raw record of first sight stay).
+EDITABLE = (
+    "url", "edited_at", "deleted", "author_name", "author_followers", "text", "title",
+    "language", "content_warning", "hashtags", "mentioned_handles", "links", "engagement",
+)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def to_row(mention: Mention, received_at: datetime) -> dict[str, Any]:
+    author = mention.author
+    return {
+        "source": mention.source,
+        "source_name": mention.source_name,
+        "native_id": mention.native_id,
+        "kind": mention.kind,
+        "url": mention.url,
+        "published_at": iso(mention.created_at),
+        "received_at": iso(mention.received_at or received_at),
+        "edited_at": opt_iso(mention.edited_at),
+        "deleted": int(mention.deleted),
+        "author_id": author.id,
+        "author_handle": author.handle,
+        "author_name": author.display_name,
+        "author_url": author.url,
+        "author_followers": author.followers,
+        "author_bot": None if author.is_bot is None else int(author.is_bot),
+        "text": mention.text,
+        "title": mention.title,
+        "language": mention.language,
+        "content_warning": mention.content_warning,
+        "in_reply_to_id": mention.in_reply_to_id,
+        "thread_id": mention.thread_id,
+        "hashtags": _json(list(mention.hashtags)),
+        "mentioned_handles": _json(list(mention.mentioned_handles)),
+        "links": _json(list(mention.links)),
+        "engagement": _json(mention.engagement.model_dump(exclude_none=True)),
+        "raw": _json(mention.raw),
+    }
+
+
+def from_row(row: Mapping[str, Any]) -> Mention:
+    bot = row["author_bot"]
+    return Mention(
+        source=row["source"],
+        source_name=row["source_name"],
+        native_id=row["native_id"],
+        kind=row["kind"],
+        url=row["url"],
+        created_at=parse(row["published_at"]),
+        received_at=parse(row["received_at"]),
+        edited_at=opt_parse(row["edited_at"]),
+        deleted=bool(row["deleted"]),
+        author=Author(
+            id=row["author_id"],
+            handle=row["author_handle"],
+            display_name=row["author_name"],
+            url=row["author_url"],
+            followers=row["author_followers"],
+            is_bot=None if bot is None else bool(bot),
+        ),
+        text=row["text"],
+        title=row["title"],
+        language=row["language"],
+        content_warning=row["content_warning"],
+        in_reply_to_id=row["in_reply_to_id"],
+        thread_id=row["thread_id"],
+        hashtags=tuple(json.loads(row["hashtags"])),
+        mentioned_handles=tuple(json.loads(row["mentioned_handles"])),
+        links=tuple(json.loads(row["links"])),
+        engagement=Engagement(**json.loads(row["engagement"])),
+        raw=json.loads(row["raw"]),
+    )

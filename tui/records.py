@@ -1,0 +1,102 @@
+"""Plain records the store returns; no SQLite and no Textual types leak past the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sources.model import Mention
+
+STATUSES = ("new", "escalated", "snoozed", "done", "dismissed")
+
+# Where an action leaves a mention. An undo restores the reversed decision's status_before.
+STATUS_AFTER: dict[str, str] = {
+    "reply": "done",
+    "escalate": "escalated",
+    "tag": "done",
+    "dismiss": "dismissed",
+    "route": "new",
+    "assign": "new",
+    "snooze": "snoozed",
+}
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """What one line of the queue shows."""
+
+    id: int
+    priority: str
+    sla_due_at: datetime | None
+    source: str
+    author: str
+    summary: str  # title or first line of text, sanitised
+    action: str | None  # top suggestion's action, e.g. "escalate sre-oncall"
+    claimed_by: str | None
+    status: str
+    deleted: bool
+
+
+@dataclass(frozen=True)
+class SuggestionRecord:
+    id: int
+    rank: int
+    playbook_id: str
+    playbook_version: str
+    rule_id: str
+    action: str
+    params: dict[str, Any]
+    priority: str
+    sla_due_at: datetime | None
+    why: str
+
+    def label(self) -> str:
+        """'escalate → sre-oncall', 'dismiss (spam)', 'tag needs-review', 'reply'."""
+        if "team" in self.params:
+            return f"{self.action} → {self.params['team']}"
+        if "reason" in self.params:
+            return f"{self.action} ({self.params['reason']})"
+        if self.action == "tag" and self.params.get("tags"):
+            return "tag " + ", ".join(self.params["tags"])
+        return self.action
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    id: int
+    mention_id: int
+    actor: str
+    action: str
+    params: dict[str, Any]
+    suggestion_id: int | None
+    outcome: str | None
+    reverses_id: int | None
+    view: str | None
+    shown_at: datetime | None
+    decided_at: datetime
+    status_before: str
+    status_after: str
+
+
+@dataclass(frozen=True)
+class Detail:
+    """Everything the detail pane shows for one mention."""
+
+    id: int
+    mention: Mention
+    status: str
+    priority: str
+    sla_due_at: datetime | None
+    suggestions: list[SuggestionRecord] = field(default_factory=list)
+    decisions: list[DecisionRecord] = field(default_factory=list)
+    claimed_by: str | None = None
+
+
+def outcome_of(suggestion: SuggestionRecord | None, action: str, params: dict[str, Any]) -> str:
+    """How a decision answered the suggestion it was made against."""
+    if suggestion is None:
+        return "none_offered"
+    if suggestion.action != action:
+        return "overridden"
+    return "accepted" if suggestion.params == params else "edited"

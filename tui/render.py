@@ -1,0 +1,134 @@
+"""The only place mention data becomes something drawn on screen.
+
+Mention text is hostile (DESIGN §3). It is sanitised at ingest, and here it is only ever put
+into `Segment`s and `Content` as plain text: no markup is parsed from it, and `safe` strips
+any control character again in case something unsanitised got this far (an old database, a
+third-party source writing directly). Notifications go through `notice`, which disables
+markup for the same reason.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual.content import Content
+
+from tui.records import Detail, QueueRow
+from tui.timefmt import short_duration
+
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+PRIORITY_LABEL = {"urgent": "URG", "high": "HIGH", "normal": "norm", "low": "low"}
+SOURCE_WIDTH, AUTHOR_WIDTH, ACTION_WIDTH, SLA_WIDTH = 9, 18, 22, 5
+
+
+def safe(text: str) -> str:
+    """Plain text that cannot carry terminal control sequences."""
+    return _CONTROL.sub("", text)
+
+
+def fit(text: str, width: int) -> str:
+    """Pad or cut to exactly `width` cells, with an ellipsis when cut."""
+    if width <= 0:
+        return ""
+    text = safe(text)
+    if cell_len(text) <= width:
+        return set_cell_size(text, width)
+    return set_cell_size(text, width - 1) + "…"
+
+
+def sla_clock(due: datetime | None, now: datetime) -> str:
+    return "" if due is None else short_duration(due - now)
+
+
+def queue_segments(
+    row: QueueRow, width: int, now: datetime, styles: dict[str, Style]
+) -> list[Segment]:
+    """One queue line: priority, SLA clock, source, author, summary, suggestion, claim."""
+    sla = sla_clock(row.sla_due_at, now)
+    overdue = sla.startswith("-")
+    action = row.action or "—"
+    claim = f" @{row.claimed_by}" if row.claimed_by else ""
+    fixed = 4 + 1 + SLA_WIDTH + 1 + SOURCE_WIDTH + 1 + AUTHOR_WIDTH + 1 + 1 + ACTION_WIDTH
+    summary_width = max(width - fixed - cell_len(claim), 8)
+    text_style = styles["deleted"] if row.deleted else styles["text"]
+    summary = ("[deleted] " if row.deleted else "") + row.summary
+    return [
+        Segment(fit(PRIORITY_LABEL.get(row.priority, row.priority), 4), styles[row.priority]),
+        Segment(" "),
+        Segment(fit(sla.rjust(SLA_WIDTH), SLA_WIDTH), styles["overdue" if overdue else "meta"]),
+        Segment(" "),
+        Segment(fit(row.source, SOURCE_WIDTH), styles["meta"]),
+        Segment(" "),
+        Segment(fit(row.author, AUTHOR_WIDTH), styles["author"]),
+        Segment(" "),
+        Segment(fit(summary, summary_width), text_style),
+        Segment(" "),
+        Segment(fit(action, ACTION_WIDTH), styles["action"]),
+        Segment(fit(claim, cell_len(claim)), styles["meta"]),
+    ]
+
+
+def detail_content(detail: Detail, now: datetime) -> Content:
+    """The detail pane for one mention, as plain-text Content with styles."""
+    m = detail.mention
+    author = m.author
+    who = author.display_name or author.handle
+    followers = f" · {author.followers:,} followers" if author.followers is not None else ""
+    parts: list[str | tuple[str, str]] = [
+        (safe(who), "bold"), f"  {safe(author.handle)}{followers}\n",
+        (f"{m.source} · {m.source_name} · {m.kind}", "dim"),
+        (f" · {m.language}" if m.language else "", "dim"),
+        (f" · published {m.created_at:%Y-%m-%d %H:%M} UTC\n", "dim"),
+    ]
+    if m.url:
+        parts += [(safe(m.url), "underline"), "\n"]
+    if m.in_reply_to_id:
+        parts += [(f"in reply to {safe(m.in_reply_to_id)}\n", "dim italic")]
+    parts.append("\n")
+    if m.title:
+        parts += [(safe(m.title), "bold"), "\n\n"]
+    if m.content_warning:
+        parts += [(f"CW: {safe(m.content_warning)}", "bold $warning"), "\n\n"]
+    parts += [safe(m.text), "\n"]
+    if m.deleted:
+        parts += [("\n[deleted on the network]\n", "bold $error")]
+    engagement = m.engagement.model_dump(exclude_none=True)
+    if engagement:
+        counts = " · ".join(f"{v} {k}" for k, v in engagement.items())
+        parts += [(f"\n{counts}\n", "dim")]
+    parts += _suggestion_parts(detail, now)
+    parts += _history_parts(detail)
+    return Content.assemble(*parts)
+
+
+def _suggestion_parts(detail: Detail, now: datetime) -> list[str | tuple[str, str]]:
+    parts: list[str | tuple[str, str]] = [("\nSuggestions\n", "bold $accent")]
+    if not detail.suggestions:
+        parts.append(("  none: no playbook rule matched\n", "dim"))
+    for s in detail.suggestions:
+        due = f", due in {sla_clock(s.sla_due_at, now)}" if s.sla_due_at else ""
+        marker = "▶ " if s.rank == 0 else "  "
+        parts += [
+            (f"{marker}{safe(s.label())}", "bold" if s.rank == 0 else ""),
+            (f"  [{s.priority}{due}]\n", "dim"),
+            (f"    why: {safe(s.why)}\n", ""),
+            (f"    rule {safe(s.playbook_id)}/{safe(s.rule_id)} @ {s.playbook_version}\n", "dim"),
+        ]
+        if reply := s.params.get("reply"):
+            parts.append((f"    reply: {safe(str(reply))}\n", "italic"))
+    return parts
+
+
+def _history_parts(detail: Detail) -> list[str | tuple[str, str]]:
+    if not detail.decisions:
+        return []
+    parts: list[str | tuple[str, str]] = [("\nHistory\n", "bold $accent")]
+    for d in detail.decisions:
+        how = f" ({d.outcome})" if d.outcome else ""
+        parts.append((f"  {d.decided_at:%H:%M:%S} {safe(d.actor)}: {d.action}{how} → {d.status_after}\n", ""))
+    return parts

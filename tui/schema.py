@@ -1,0 +1,120 @@
+"""The SQLite schema and its ordered migrations.
+
+A reviewer should understand the file with the `sqlite3` shell alone: plain column names,
+times as fixed-width UTC text, JSON for lists, and `decisions` protected by triggers so it is
+append-only in fact, not only by convention.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the foundation
+    """
+    CREATE TABLE schema_version (
+        version    INTEGER PRIMARY KEY,
+        applied_at TEXT NOT NULL
+    );
+
+    CREATE TABLE mentions (
+        id                INTEGER PRIMARY KEY,
+        source            TEXT NOT NULL,            -- the network: mastodon, bluesky, rss...
+        source_name       TEXT NOT NULL,            -- the configured source that delivered it
+        native_id         TEXT NOT NULL,
+        kind              TEXT NOT NULL,
+        url               TEXT,
+        published_at      TEXT NOT NULL,
+        received_at       TEXT NOT NULL,            -- received_at - published_at = detection latency
+        edited_at         TEXT,
+        deleted           INTEGER NOT NULL DEFAULT 0,
+        author_id         TEXT,
+        author_handle     TEXT NOT NULL,
+        author_name       TEXT,
+        author_url        TEXT,
+        author_followers  INTEGER,
+        author_bot        INTEGER,
+        text              TEXT NOT NULL,            -- sanitised plain text
+        title             TEXT,
+        language          TEXT,
+        content_warning   TEXT,
+        in_reply_to_id    TEXT,
+        thread_id         TEXT,
+        hashtags          TEXT NOT NULL DEFAULT '[]',  -- JSON array
+        mentioned_handles TEXT NOT NULL DEFAULT '[]',  -- JSON array
+        links             TEXT NOT NULL DEFAULT '[]',  -- JSON array
+        engagement        TEXT NOT NULL DEFAULT '{}',  -- JSON object: likes, reposts, replies...
+        raw               TEXT NOT NULL DEFAULT '{}',  -- the payload as received, unsanitised
+        status            TEXT NOT NULL DEFAULT 'new'
+                          CHECK (status IN ('new', 'escalated', 'snoozed', 'done', 'dismissed')),
+        priority          TEXT NOT NULL DEFAULT 'normal'
+                          CHECK (priority IN ('urgent', 'high', 'normal', 'low')),
+        priority_rank     INTEGER GENERATED ALWAYS AS (
+                              CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1
+                                            WHEN 'normal' THEN 2 ELSE 3 END) VIRTUAL,
+        sla_due_at        TEXT,
+        UNIQUE (source_name, native_id)
+    );
+    CREATE INDEX mentions_queue ON mentions (status, priority_rank, received_at);
+
+    CREATE TABLE suggestions (
+        id               INTEGER PRIMARY KEY,
+        mention_id       INTEGER NOT NULL REFERENCES mentions (id),
+        rank             INTEGER NOT NULL,          -- 0 is the top suggestion, what `a` accepts
+        playbook_id      TEXT NOT NULL,
+        playbook_version TEXT NOT NULL,             -- content hash of the playbook file
+        rule_id          TEXT NOT NULL,
+        action           TEXT NOT NULL,
+        params           TEXT NOT NULL DEFAULT '{}',  -- JSON: team, reason, tags, reply
+        priority         TEXT NOT NULL,
+        sla_due_at       TEXT,
+        why              TEXT NOT NULL,             -- the matched conditions, in words
+        created_at       TEXT NOT NULL,
+        UNIQUE (mention_id, rank)
+    );
+
+    CREATE TABLE decisions (
+        id            INTEGER PRIMARY KEY,
+        mention_id    INTEGER NOT NULL REFERENCES mentions (id),
+        actor         TEXT NOT NULL,
+        action        TEXT NOT NULL,                -- reply, escalate, tag, dismiss, ..., undo
+        params        TEXT NOT NULL DEFAULT '{}',   -- JSON
+        suggestion_id INTEGER REFERENCES suggestions (id),
+        outcome       TEXT CHECK (outcome IN ('accepted', 'edited', 'overridden', 'none_offered')),
+                                                    -- NULL for an undo: it answers no suggestion
+        reverses_id   INTEGER REFERENCES decisions (id),  -- set on an undo
+        view          TEXT,
+        shown_at      TEXT,                         -- first shown to this actor
+        decided_at    TEXT NOT NULL,
+        status_before TEXT NOT NULL,
+        status_after  TEXT NOT NULL
+    );
+    CREATE INDEX decisions_mention ON decisions (mention_id);
+    CREATE INDEX decisions_actor ON decisions (actor, id);
+    CREATE UNIQUE INDEX decisions_one_undo ON decisions (reverses_id) WHERE reverses_id IS NOT NULL;
+    CREATE TRIGGER decisions_append_only_update BEFORE UPDATE ON decisions
+    BEGIN SELECT RAISE(ABORT, 'decisions are append-only: log a reversing decision instead'); END;
+    CREATE TRIGGER decisions_append_only_delete BEFORE DELETE ON decisions
+    BEGIN SELECT RAISE(ABORT, 'decisions are append-only: log a reversing decision instead'); END;
+
+    CREATE TABLE claims (
+        mention_id  INTEGER PRIMARY KEY REFERENCES mentions (id),
+        actor       TEXT NOT NULL,
+        claimed_at  TEXT NOT NULL,
+        lease_until TEXT NOT NULL                   -- expired leases are free to take
+    );
+
+    CREATE TABLE source_state (
+        name         TEXT PRIMARY KEY,
+        type         TEXT NOT NULL,
+        cursor       TEXT,                          -- where a restart resumes
+        state        TEXT NOT NULL,
+        last_success TEXT,
+        last_error   TEXT,
+        retry_at     TEXT,
+        received     INTEGER NOT NULL DEFAULT 0,
+        malformed    INTEGER NOT NULL DEFAULT 0,
+        updated_at   TEXT NOT NULL
+    );
+    """,
+)
+
+LATEST = len(MIGRATIONS)

@@ -1,0 +1,181 @@
+"""Settings: defaults < config TOML < `TRIAGE_*` env vars < command-line flags.
+
+The config file is `config.toml` in the platform config dir, or `--config` / `TRIAGE_CONFIG`.
+With no config file, triage runs the demo source against a demo database and says so.
+Every error names the file, line and field: `config.toml:12: sources.0.path: Field required`.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from contextvars import ContextVar
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from playbooks.tomlfile import LocatedError, TomlFileError, locate, read, validation_errors
+from sources import registry
+from sources.contract import Source
+
+APP = "triage"
+_FILE_DATA: ContextVar[dict[str, Any]] = ContextVar("triage_file_settings", default={})
+
+
+class ConfigError(Exception):
+    """Settings cannot be used; `str()` is one located line per problem."""
+
+    def __init__(self, errors: list[LocatedError] | str) -> None:
+        lines = [str(e) for e in errors] if isinstance(errors, list) else [errors]
+        super().__init__("\n".join(lines))
+
+
+def config_dir() -> Path:
+    return Path(platformdirs.user_config_dir(APP))
+
+
+def data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP))
+
+
+def default_actor() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (containers): still log someone
+        return "responder"
+
+
+class _Table(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PlaybookSettings(_Table):
+    dirs: list[Path] = Field(default=[], description="Directories (or files) of playbook TOML.")
+    bundled: bool = Field(default=True, description="Also load the bundled playbooks.")
+
+
+class ViewSettings(_Table):
+    name: str = Field(min_length=1)
+    query: str = Field(default="", description="e.g. 'status:new' (full language: views issue).")
+
+
+DEFAULT_VIEWS = [
+    ViewSettings(name="Inbox", query="status:new"),
+    ViewSettings(name="Escalated", query="status:escalated"),
+    ViewSettings(name="Done", query="status:done,dismissed"),
+    ViewSettings(name="All", query=""),
+]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TRIAGE_", env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+
+    actor: str = Field(default_factory=default_actor, min_length=1, description="Logged on decisions.")
+    db: Path = Field(default_factory=lambda: data_dir() / "triage.db")
+    sources: list[dict[str, Any]] = Field(default=[], description="[[sources]] tables.")
+    playbooks: PlaybookSettings = PlaybookSettings()
+    views: list[ViewSettings] = Field(default_factory=lambda: list(DEFAULT_VIEWS), min_length=1)
+    keys: dict[str, str] = Field(default={}, description="Binding id -> keys, e.g. accept = 'a'.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        file_settings = InitSettingsSource(settings_cls, init_kwargs=_FILE_DATA.get())
+        return init_settings, env_settings, file_settings
+
+
+@dataclass(frozen=True)
+class Loaded:
+    settings: Settings
+    config_path: Path | None  # None: no file, running on the embedded default
+    demo: bool  # the demo source and database are in use
+    sources: list[Source[Any]]
+
+
+DEMO_SOURCE: dict[str, Any] = {"name": "demo", "type": "demo"}
+
+
+def load(
+    config: Path | None = None, *, db: Path | None = None, actor: str | None = None,
+    demo: bool = False,
+) -> Loaded:
+    """Resolve the settings and build the configured sources, or raise ConfigError."""
+    path = config or _env_path() or config_dir() / "config.toml"
+    explicit = config is not None or _env_path() is not None
+    data, text = _read(path, must_exist=explicit)
+    overrides: dict[str, Any] = {}
+    if db is not None:
+        overrides["db"] = db
+    if actor is not None:
+        overrides["actor"] = actor
+    token = _FILE_DATA.set(data)
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(validation_errors(path, text or "", exc)) from None
+    finally:
+        _FILE_DATA.reset(token)
+    use_demo = demo or not text or not settings.sources
+    if use_demo:
+        # The demo never writes into a real database unless --db asks for it.
+        own_db = "db" in data or "TRIAGE_DB" in os.environ
+        update: dict[str, Any] = {"sources": [DEMO_SOURCE]}
+        if db is None and (demo or not own_db):
+            update["db"] = data_dir() / "demo.db"
+        settings = settings.model_copy(update=update)
+    return Loaded(settings, path if text else None, use_demo, _build_sources(settings, path, text))
+
+
+def _env_path() -> Path | None:
+    value = os.environ.get("TRIAGE_CONFIG")
+    return Path(value) if value else None
+
+
+def _read(path: Path, *, must_exist: bool) -> tuple[dict[str, Any], str | None]:
+    if not path.exists():
+        if must_exist:
+            raise ConfigError(f"{path}: no such config file")
+        return {}, None
+    try:
+        return read(path)
+    except TomlFileError as exc:
+        raise ConfigError(exc.errors) from None
+
+
+def _build_sources(settings: Settings, path: Path, text: str | None) -> list[Source[Any]]:
+    built, errors, names = [], [], set()
+    for index, table in enumerate(settings.sources):
+        try:
+            source = registry.build(table)
+        except registry.SourceError as exc:
+            for loc, message in exc.problems:
+                full = ("sources", index, *loc)
+                line = locate(text, full) if text else None
+                errors.append(LocatedError(path, line, ".".join(map(str, full)), message))
+            continue
+        if source.name in names:
+            line = locate(text, ("sources", index, "name")) if text else None
+            errors.append(LocatedError(path, line, f"sources.{index}.name", f"duplicate source name {source.name!r}"))
+            continue
+        names.add(source.name)
+        built.append(source)
+    if errors:
+        raise ConfigError(errors)
+    return built

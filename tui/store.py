@@ -1,0 +1,571 @@
+"""The SQLite store: mentions, suggestions, the append-only decision log, source state.
+
+Headless (no Textual). Two aiosqlite connections: one writer, serialised by a lock and always
+inside `BEGIN IMMEDIATE`, and one reader, so the desk keeps reading while ingest writes (WAL).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from playbooks.engine import Suggestion
+from sources.contract import Health
+from sources.model import Mention
+from tui import schema
+from tui.mention_rows import COLUMNS, EDITABLE, from_row, to_row
+from tui.records import (
+    STATUS_AFTER,
+    DecisionRecord,
+    Detail,
+    QueueRow,
+    SuggestionRecord,
+    outcome_of,
+)
+from tui.timefmt import iso, opt_iso, opt_parse, parse
+
+Clock = Callable[[], datetime]
+_CHUNK = 400  # keys per IN (...) query, well under SQLite's variable limit
+
+
+class StoreError(Exception):
+    """The database cannot be used; the message names the file and the reason."""
+
+
+class DecisionRefused(Exception):
+    """A decision that must not be logged (the mention changed, nothing to undo...)."""
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A sanitised mention with the suggestions the playbooks made for it."""
+
+    mention: Mention
+    suggestions: list[Suggestion]
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    name: str
+    type: str
+    cursor: str | None
+    health: Health
+
+
+@dataclass
+class IngestBatch:
+    upserts: list[Prepared] = field(default_factory=list)
+    deletes: list[tuple[str, str]] = field(default_factory=list)  # (source_name, native_id)
+    sources: list[SourceStatus] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    new_ids: list[int]
+    changed_ids: list[int]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Store:
+    def __init__(
+        self, path: Path, writer: aiosqlite.Connection | None, reader: aiosqlite.Connection,
+        clock: Clock,
+    ) -> None:
+        self.path = path
+        self._writer = writer
+        self._reader = reader
+        self._lock = asyncio.Lock()
+        self.clock = clock
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    @classmethod
+    async def open(cls, path: Path, *, readonly: bool = False, clock: Clock = _now) -> Store:
+        """Open (and, unless read-only, create and migrate) the database at `path`."""
+        if readonly and not path.exists():
+            raise StoreError(f"{path}: no such database")
+        opened: list[aiosqlite.Connection] = []
+        try:
+            if readonly:
+                opened.append(await _connect(f"file:{path}?mode=ro", uri=True))
+                store = cls(path, None, opened[0], clock)
+                await store._check_version(opened[0])
+                return store
+            path.parent.mkdir(parents=True, exist_ok=True)
+            opened.append(await _connect(str(path)))
+            await _pragma(opened[0], "journal_mode = WAL")
+            opened.append(await _connect(str(path)))
+            store = cls(path, opened[0], opened[1], clock)
+            await store._migrate()
+            return store
+        except BaseException as exc:
+            for db in opened:  # aiosqlite threads keep the process alive if left open
+                await db.close()
+            if isinstance(exc, sqlite3.Error | OSError):
+                raise StoreError(f"{path}: cannot open database: {exc}") from None
+            raise
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            await self._writer.close()
+        await self._reader.close()
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def _check_version(self, db: aiosqlite.Connection) -> int:
+        async with db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+        ) as cur:
+            if await cur.fetchone() is None:
+                return 0
+        async with db.execute("SELECT coalesce(max(version), 0) FROM schema_version") as cur:
+            row = await cur.fetchone()
+        version = int(row[0]) if row else 0
+        if version > schema.LATEST:
+            raise StoreError(
+                f"{self.path}: database schema version {version} is newer than this triage "
+                f"understands ({schema.LATEST}); upgrade triage"
+            )
+        return version
+
+    async def _migrate(self) -> None:
+        assert self._writer is not None
+        async with self._write() as db:
+            version = await self._check_version(db)
+            for number, script in enumerate(schema.MIGRATIONS[version:], start=version + 1):
+                for statement in _statements(script):
+                    await db.execute(statement)
+                await db.execute(
+                    "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
+                    (number, iso(self.clock())),
+                )
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
+        if self._writer is None:
+            raise StoreError(f"{self.path}: opened read-only")
+        async with self._lock:
+            db = self._writer
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                await db.execute("ROLLBACK")
+                raise
+            await db.execute("COMMIT")
+
+    # -- ingest ---------------------------------------------------------------------------
+
+    async def ingest(self, batch: IngestBatch) -> IngestResult:
+        """Store a batch idempotently: a re-delivered mention makes no second row or suggestion."""
+        now = self.clock()
+        latest: dict[tuple[str, str], Prepared] = {}
+        for item in batch.upserts:  # the last delivery of a key in a batch wins
+            latest[(item.mention.source_name, item.mention.native_id)] = item
+        async with self._write() as db:
+            existing = await _ids_for(db, latest)
+            fresh = {k: p for k, p in latest.items() if k not in existing}
+            await _insert_mentions(db, fresh.values(), now)
+            new_ids = await _ids_for(db, fresh)
+            await _insert_suggestions(db, fresh, new_ids, now)
+            changed = [(existing[k], p.mention) for k, p in latest.items() if k in existing]
+            changed_ids = await _apply_edits(db, changed, now)
+            changed_ids += await _apply_deletes(db, batch.deletes)
+            await _save_sources(db, batch.sources, now)
+        return IngestResult([new_ids[k] for k in fresh], changed_ids)
+
+    async def cursors(self) -> dict[str, str | None]:
+        async with self._reader.execute("SELECT name, cursor FROM source_state") as cur:
+            return {row[0]: row[1] for row in await cur.fetchall()}
+
+    async def source_states(self) -> list[dict[str, Any]]:
+        async with self._reader.execute("SELECT * FROM source_state ORDER BY name") as cur:
+            return [dict(row) for row in await cur.fetchall()]
+
+    # -- queue ----------------------------------------------------------------------------
+
+    async def queue_ids(self, statuses: Sequence[str]) -> list[int]:
+        """Mention ids in queue order: most urgent first, then oldest first."""
+        marks = ",".join("?" * len(statuses))
+        where = f"WHERE status IN ({marks})" if statuses else ""
+        sql = f"SELECT id FROM mentions {where} ORDER BY priority_rank, received_at, id"
+        async with self._reader.execute(sql, tuple(statuses)) as cur:
+            return [row[0] for row in await cur.fetchall()]
+
+    async def queue_rows(self, ids: Sequence[int]) -> dict[int, QueueRow]:
+        out: dict[int, QueueRow] = {}
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            sql = f"""
+                SELECT m.id, m.priority, m.sla_due_at, m.source, m.author_handle, m.title,
+                       m.text, m.status, m.deleted, s.action, s.params, c.actor AS claimed_by
+                FROM mentions m
+                LEFT JOIN suggestions s ON s.mention_id = m.id AND s.rank = 0
+                LEFT JOIN claims c ON c.mention_id = m.id AND c.lease_until > ?
+                WHERE m.id IN ({marks})"""
+            async with self._reader.execute(sql, (iso(self.clock()), *chunk)) as cur:
+                for row in await cur.fetchall():
+                    out[row["id"]] = _queue_row(row)
+        return out
+
+    async def counts(self) -> dict[str, int]:
+        sql = "SELECT status, count(*) FROM mentions GROUP BY status"
+        async with self._reader.execute(sql) as cur:
+            return {row[0]: row[1] for row in await cur.fetchall()}
+
+    async def detail(self, mention_id: int) -> Detail | None:
+        db = self._reader
+        async with db.execute("SELECT * FROM mentions WHERE id = ?", (mention_id,)) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        return Detail(
+            id=mention_id,
+            mention=from_row(row),
+            status=row["status"],
+            priority=row["priority"],
+            sla_due_at=opt_parse(row["sla_due_at"]),
+            suggestions=await self._suggestions(db, mention_id),
+            decisions=await self._decisions(db, "WHERE mention_id = ? ORDER BY id", (mention_id,)),
+        )
+
+    async def _suggestions(
+        self, db: aiosqlite.Connection, mention_id: int
+    ) -> list[SuggestionRecord]:
+        sql = "SELECT * FROM suggestions WHERE mention_id = ? ORDER BY rank"
+        async with db.execute(sql, (mention_id,)) as cur:
+            return [_suggestion_record(row) for row in await cur.fetchall()]
+
+    async def _decisions(
+        self, db: aiosqlite.Connection, where: str, args: tuple[Any, ...]
+    ) -> list[DecisionRecord]:
+        async with db.execute(f"SELECT * FROM decisions {where}", args) as cur:
+            return [_decision_record(row) for row in await cur.fetchall()]
+
+    # -- decisions ------------------------------------------------------------------------
+
+    async def decide(
+        self,
+        mention_id: int,
+        *,
+        actor: str,
+        action: str,
+        params: dict[str, Any] | None = None,
+        suggestion_id: int | None = None,
+        view: str | None = None,
+        shown_at: datetime | None = None,
+    ) -> DecisionRecord:
+        """Log a decision and move the mention to its new status, in one transaction.
+
+        `suggestion_id` names the suggestion the responder answered (the top one on screen);
+        the outcome (accepted / edited / overridden / none_offered) is derived from it.
+        """
+        if action not in STATUS_AFTER:
+            raise DecisionRefused(f"unknown action {action!r}")
+        params = params or {}
+        async with self._write() as db:
+            status = await _status(db, mention_id)
+            suggestion = await _suggestion_by_id(db, suggestion_id, mention_id)
+            return await self._log(
+                db, mention_id, actor, action, params, suggestion, outcome_of(suggestion, action, params),
+                None, view, shown_at, status, STATUS_AFTER[action],
+            )
+
+    async def undo_last(self, actor: str, *, view: str | None = None) -> DecisionRecord:
+        """Reverse `actor`'s latest decision that is not yet reversed, by logging an undo."""
+        async with self._write() as db:
+            target = await _latest_undoable(db, actor)
+            if target is None:
+                raise DecisionRefused("nothing to undo")
+            async with db.execute(
+                "SELECT max(id) FROM decisions WHERE mention_id = ?", (target.mention_id,)
+            ) as cur:
+                row = await cur.fetchone()
+            if row is not None and row[0] != target.id:
+                raise DecisionRefused("cannot undo: the mention was decided again since")
+            status = await _status(db, target.mention_id)
+            return await self._log(
+                db, target.mention_id, actor, "undo", {"reverses": target.action}, None, None,
+                target.id, view, None, status, target.status_before,
+            )
+
+    async def _log(
+        self, db: aiosqlite.Connection, mention_id: int, actor: str, action: str,
+        params: dict[str, Any], suggestion: SuggestionRecord | None, outcome: str | None,
+        reverses_id: int | None, view: str | None, shown_at: datetime | None,
+        status_before: str, status_after: str,
+    ) -> DecisionRecord:
+        now = self.clock()
+        sql = """
+            INSERT INTO decisions (mention_id, actor, action, params, suggestion_id, outcome,
+                reverses_id, view, shown_at, decided_at, status_before, status_after)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *"""
+        args = (
+            mention_id, actor, action, json.dumps(params, ensure_ascii=False),
+            suggestion.id if suggestion else None, outcome, reverses_id, view,
+            opt_iso(shown_at), iso(now), status_before, status_after,
+        )
+        async with db.execute(sql, args) as cur:
+            row = await cur.fetchone()
+        assert row is not None
+        await db.execute("UPDATE mentions SET status = ? WHERE id = ?", (status_after, mention_id))
+        return _decision_record(row)
+
+    # -- export ---------------------------------------------------------------------------
+
+    async def iter_mentions(self) -> AsyncIterator[Mention]:
+        async with self._reader.execute("SELECT * FROM mentions ORDER BY id") as cur:
+            async for row in cur:
+                yield from_row(row)
+
+    async def iter_decisions(self) -> AsyncIterator[dict[str, Any]]:
+        """Each decision with its mention and the suggestion it answered, flat, for export."""
+        sql = """
+            SELECT d.id, d.decided_at, d.actor, d.action, d.params, d.outcome, d.reverses_id,
+                   d.view, d.shown_at, d.status_before, d.status_after,
+                   d.mention_id, m.source_name, m.native_id, m.url,
+                   s.id AS suggestion_id, s.playbook_id, s.playbook_version, s.rule_id,
+                   s.action AS suggested_action, s.params AS suggested_params, s.why
+            FROM decisions d
+            JOIN mentions m ON m.id = d.mention_id
+            LEFT JOIN suggestions s ON s.id = d.suggestion_id
+            ORDER BY d.id"""
+        async with self._reader.execute(sql) as cur:
+            async for row in cur:
+                record = dict(row)
+                for key in ("params", "suggested_params"):
+                    if record[key] is not None:
+                        record[key] = json.loads(record[key])
+                yield record
+
+
+# -- helpers (module level: they take the connection inside a transaction) ----------------
+
+
+async def _connect(target: str, *, uri: bool = False) -> aiosqlite.Connection:
+    db = await aiosqlite.connect(target, uri=uri, isolation_level=None)
+    db.row_factory = aiosqlite.Row
+    await _pragma(db, "busy_timeout = 5000")
+    await _pragma(db, "foreign_keys = ON")
+    try:
+        async with db.execute("SELECT count(*) FROM sqlite_master") as cur:
+            await cur.fetchone()  # fail now if the file is not a database
+    except sqlite3.Error:
+        await db.close()
+        raise
+    return db
+
+
+async def _pragma(db: aiosqlite.Connection, setting: str) -> None:
+    # Closing the cursor matters: an unfinished statement holds a read lock.
+    async with db.execute(f"PRAGMA {setting}") as cur:
+        await cur.fetchall()
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements, keeping trigger bodies whole."""
+    out, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            out.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        out.append(buffer.strip())
+    return out
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+async def _ids_for(
+    db: aiosqlite.Connection, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    by_source: dict[str, list[str]] = {}
+    for source_name, native_id in keys:
+        by_source.setdefault(source_name, []).append(native_id)
+    found: dict[tuple[str, str], int] = {}
+    for source_name, natives in by_source.items():
+        for chunk in _chunks(natives):
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT id, native_id FROM mentions WHERE source_name = ? AND native_id IN ({marks})"
+            async with db.execute(sql, (source_name, *chunk)) as cur:
+                for row in await cur.fetchall():
+                    found[(source_name, row[1])] = row[0]
+    return found
+
+
+_INSERT_MENTION = (
+    f"INSERT INTO mentions ({', '.join(COLUMNS)}, priority, sla_due_at) "
+    f"VALUES ({', '.join(':' + c for c in COLUMNS)}, :priority, :sla_due_at) "
+    "ON CONFLICT (source_name, native_id) DO NOTHING"
+)
+
+
+async def _insert_mentions(db: aiosqlite.Connection, items: Iterable[Prepared], now: datetime) -> None:
+    rows = []
+    for item in items:
+        row = to_row(item.mention, now)
+        top = item.suggestions[0] if item.suggestions else None
+        row["priority"] = top.priority if top else "normal"
+        received = parse(row["received_at"])
+        row["sla_due_at"] = opt_iso(received + top.sla) if top and top.sla else None
+        rows.append(row)
+    await db.executemany(_INSERT_MENTION, rows)
+
+
+async def _insert_suggestions(
+    db: aiosqlite.Connection, fresh: dict[tuple[str, str], Prepared],
+    ids: dict[tuple[str, str], int], now: datetime,
+) -> None:
+    rows = []
+    for key, item in fresh.items():
+        received = item.mention.received_at or now
+        for rank, s in enumerate(item.suggestions):
+            due = opt_iso(received + s.sla) if s.sla else None
+            rows.append((
+                ids[key], rank, s.playbook_id, s.playbook_version, s.rule_id, s.action,
+                json.dumps(s.params, ensure_ascii=False), s.priority, due, s.why, iso(now),
+            ))
+    await db.executemany(
+        "INSERT INTO suggestions (mention_id, rank, playbook_id, playbook_version, rule_id, "
+        "action, params, priority, sla_due_at, why, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+
+
+async def _apply_edits(
+    db: aiosqlite.Connection, changed: list[tuple[int, Mention]], now: datetime
+) -> list[int]:
+    """Re-delivered mentions: update what an edit can change, only when it did change."""
+    if not changed:
+        return []
+    sets = ", ".join(f"{c} = :{c}" for c in EDITABLE)
+    differs = " OR ".join(f"{c} IS NOT :{c}" for c in EDITABLE)
+    rows = []
+    for mention_id, mention in changed:
+        row = {c: v for c, v in to_row(mention, now).items() if c in EDITABLE}
+        rows.append({**row, "id": mention_id})
+    before = db.total_changes
+    await db.executemany(f"UPDATE mentions SET {sets} WHERE id = :id AND ({differs})", rows)
+    if db.total_changes == before:
+        return []
+    return [mention_id for mention_id, _ in changed]
+
+
+async def _apply_deletes(db: aiosqlite.Connection, deletes: list[tuple[str, str]]) -> list[int]:
+    if not deletes:
+        return []
+    ids = await _ids_for(db, deletes)
+    await db.executemany("UPDATE mentions SET deleted = 1 WHERE id = ?", [(i,) for i in ids.values()])
+    return list(ids.values())
+
+
+async def _save_sources(db: aiosqlite.Connection, sources: list[SourceStatus], now: datetime) -> None:
+    rows = [
+        (
+            s.name, s.type, s.cursor, s.health.state.value, opt_iso(s.health.last_success),
+            s.health.last_error, opt_iso(s.health.retry_at), s.health.received,
+            s.health.malformed, iso(now),
+        )
+        for s in sources
+    ]
+    await db.executemany(
+        """INSERT INTO source_state (name, type, cursor, state, last_success, last_error,
+               retry_at, received, malformed, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (name) DO UPDATE SET type = excluded.type,
+               cursor = coalesce(excluded.cursor, source_state.cursor), state = excluded.state,
+               last_success = excluded.last_success, last_error = excluded.last_error,
+               retry_at = excluded.retry_at, received = excluded.received,
+               malformed = excluded.malformed, updated_at = excluded.updated_at""",
+        rows,
+    )
+
+
+async def _status(db: aiosqlite.Connection, mention_id: int) -> str:
+    async with db.execute("SELECT status FROM mentions WHERE id = ?", (mention_id,)) as cur:
+        row = await cur.fetchone()
+    if row is None:
+        raise DecisionRefused(f"no mention with id {mention_id}")
+    return str(row[0])
+
+
+async def _suggestion_by_id(
+    db: aiosqlite.Connection, suggestion_id: int | None, mention_id: int
+) -> SuggestionRecord | None:
+    if suggestion_id is None:
+        return None
+    sql = "SELECT * FROM suggestions WHERE id = ? AND mention_id = ?"
+    async with db.execute(sql, (suggestion_id, mention_id)) as cur:
+        row = await cur.fetchone()
+    if row is None:
+        raise DecisionRefused(f"suggestion {suggestion_id} is not for mention {mention_id}")
+    return _suggestion_record(row)
+
+
+async def _latest_undoable(db: aiosqlite.Connection, actor: str) -> DecisionRecord | None:
+    sql = """SELECT * FROM decisions d WHERE actor = ? AND action != 'undo'
+             AND NOT EXISTS (SELECT 1 FROM decisions u WHERE u.reverses_id = d.id)
+             ORDER BY id DESC LIMIT 1"""
+    async with db.execute(sql, (actor,)) as cur:
+        row = await cur.fetchone()
+    return None if row is None else _decision_record(row)
+
+
+def _queue_row(row: aiosqlite.Row) -> QueueRow:
+    summary = row["title"] or row["text"]
+    params = json.loads(row["params"]) if row["params"] else {}
+    action = row["action"]
+    if action and (target := params.get("team") or params.get("reason")):
+        action = f"{action} {target}"
+    return QueueRow(
+        id=row["id"],
+        priority=row["priority"],
+        sla_due_at=opt_parse(row["sla_due_at"]),
+        source=row["source"],
+        author=row["author_handle"],
+        summary=" ".join(summary.split())[:400],
+        action=action,
+        claimed_by=row["claimed_by"],
+        status=row["status"],
+        deleted=bool(row["deleted"]),
+    )
+
+
+def _suggestion_record(row: aiosqlite.Row) -> SuggestionRecord:
+    return SuggestionRecord(
+        id=row["id"], rank=row["rank"], playbook_id=row["playbook_id"],
+        playbook_version=row["playbook_version"], rule_id=row["rule_id"], action=row["action"],
+        params=json.loads(row["params"]), priority=row["priority"],
+        sla_due_at=opt_parse(row["sla_due_at"]), why=row["why"],
+    )
+
+
+def _decision_record(row: aiosqlite.Row) -> DecisionRecord:
+    return DecisionRecord(
+        id=row["id"], mention_id=row["mention_id"], actor=row["actor"], action=row["action"],
+        params=json.loads(row["params"]), suggestion_id=row["suggestion_id"],
+        outcome=row["outcome"], reverses_id=row["reverses_id"], view=row["view"],
+        shown_at=opt_parse(row["shown_at"]), decided_at=parse(row["decided_at"]),
+        status_before=row["status_before"], status_after=row["status_after"],
+    )

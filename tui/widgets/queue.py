@@ -1,0 +1,176 @@
+"""The queue: a Line-API list over `QueueModel` (DESIGN §6), one line per mention.
+
+It draws only the visible lines and never builds a widget per row, so cost per keypress does
+not grow with the queue. Rows it has not got yet draw as a placeholder and are requested
+with `NeedRows`; the app fetches them and calls `refresh`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from tui import render
+from tui.queue_model import QueueModel
+
+
+class QueueList(ScrollView, can_focus=True):
+    BINDINGS = [
+        Binding("j,down", "cursor_down", "Down", id="down", show=False),
+        Binding("k,up", "cursor_up", "Up", id="up", show=False),
+        Binding("pagedown", "page_down", "Page down", id="page_down", show=False),
+        Binding("pageup", "page_up", "Page up", id="page_up", show=False),
+        Binding("home,g", "first", "First", id="first", show=False),
+        Binding("end,G", "last", "Last", id="last", show=False),
+    ]
+    COMPONENT_CLASSES = {
+        "queue--cursor", "queue--urgent", "queue--high", "queue--normal", "queue--low",
+        "queue--meta", "queue--overdue", "queue--author", "queue--text", "queue--action",
+        "queue--deleted", "queue--placeholder",
+    }
+    DEFAULT_CSS = """
+    QueueList { background: $surface; }
+    QueueList > .queue--cursor { background: $accent 30%; }
+    QueueList:focus > .queue--cursor { background: $accent 50%; text-style: bold; }
+    QueueList > .queue--urgent { color: $error; text-style: bold; }
+    QueueList > .queue--high { color: $warning; text-style: bold; }
+    QueueList > .queue--normal { color: $text-muted; }
+    QueueList > .queue--low { color: $text-disabled; }
+    QueueList > .queue--meta { color: $text-muted; }
+    QueueList > .queue--overdue { color: $error; text-style: bold reverse; }
+    QueueList > .queue--author { color: $text-secondary; }
+    QueueList > .queue--text { color: $text; }
+    QueueList > .queue--action { color: $success; }
+    QueueList > .queue--deleted { color: $text-disabled; text-style: strike; }
+    QueueList > .queue--placeholder { color: $text-disabled; }
+    """
+
+    cursor: reactive[int] = reactive(0, always_update=True)
+
+    class Highlighted(Message):
+        """The cursor is on a different mention (or on none: `mention_id` None)."""
+
+        def __init__(self, mention_id: int | None) -> None:
+            super().__init__()
+            self.mention_id = mention_id
+
+    class NeedRows(Message):
+        """Lines in view have no row data yet."""
+
+        def __init__(self, ids: list[int]) -> None:
+            super().__init__()
+            self.ids = ids
+
+    def __init__(self, model: QueueModel, clock: Callable[[], datetime], **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.model = model
+        self.clock = clock
+        self._highlighted: int | None = None
+        self._requested: set[int] = set()
+
+    # -- model changes -----------------------------------------------------------------
+
+    def reload(self, ids: list[int]) -> None:
+        """A new ordering from the store; keeps the cursor on its mention."""
+        cursor = self.model.replace(ids, self.cursor)
+        self._requested &= set(ids)
+        self.virtual_size = Size(self.size.width, len(ids))
+        self.cursor = cursor
+        self.refresh()
+
+    def rows_arrived(self) -> None:
+        self._requested.clear()
+        self.refresh()
+
+    # -- cursor --------------------------------------------------------------------------
+
+    def validate_cursor(self, value: int) -> int:
+        return max(0, min(value, len(self.model) - 1))
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        if old != new:
+            self.refresh(Region(0, old - int(self.scroll_y), self.size.width, 1))
+        self.scroll_to_region(Region(0, new, 1, 1), animate=False, force=True, immediate=True)
+        self.refresh(Region(0, new - int(self.scroll_y), self.size.width, 1))
+        mention_id = self.model.id_at(new)
+        if mention_id != self._highlighted:
+            self._highlighted = mention_id
+            self.post_message(self.Highlighted(mention_id))
+
+    def action_cursor_down(self) -> None:
+        self.cursor += 1
+
+    def action_cursor_up(self) -> None:
+        self.cursor -= 1
+
+    def action_page_down(self) -> None:
+        self.cursor += max(self.size.height - 1, 1)
+
+    def action_page_up(self) -> None:
+        self.cursor -= max(self.size.height - 1, 1)
+
+    def action_first(self) -> None:
+        self.cursor = 0
+
+    def action_last(self) -> None:
+        self.cursor = len(self.model) - 1
+
+    def on_click(self, event: events.Click) -> None:
+        """A click selects the line under it; nothing in a mention is ever clickable."""
+        self.focus()
+        self.cursor = int(self.scroll_y) + event.y
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self.size.width, len(self.model))
+
+    # -- drawing ----------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        index = int(self.scroll_y) + y
+        width = self.size.width
+        base = self.rich_style
+        if index >= len(self.model):
+            return Strip.blank(width, base)
+        row = self.model.row_at(index)
+        if row is None:
+            # Drawing runs in the screen's context; a message posted from here would carry
+            # the screen as sender and stop bubbling there. Ask from our own context instead.
+            self.call_later(self._request_visible)
+            return Strip([Segment(render.fit("…", width), self._style("placeholder"))])
+        on_cursor = index == self.cursor
+        styles = self._styles(on_cursor)
+        segments = render.queue_segments(row, width, self.clock(), styles)
+        return Strip(segments).crop_extend(0, width, styles["line"]).apply_style(styles["line"])
+
+    def _request_visible(self) -> None:
+        top = int(self.scroll_y)
+        wanted = [i for i in self.model.missing(top, top + self.size.height + 20) if i not in self._requested]
+        if wanted:
+            self._requested.update(wanted)
+            self.post_message(self.NeedRows(wanted))
+
+    def _style(self, name: str) -> Style:
+        return self.rich_style + self.get_component_rich_style(f"queue--{name}")
+
+    def _styles(self, on_cursor: bool) -> dict[str, Style]:
+        """Rich styles per part of a line; on the cursor line, with the cursor's background."""
+        names = ("urgent", "high", "normal", "low", "meta", "overdue", "author", "text", "action", "deleted")
+        styles = {name: self._style(name) for name in names}
+        line = self.rich_style
+        if on_cursor:
+            cursor = self.get_component_rich_style("queue--cursor")
+            highlight = Style(bgcolor=cursor.bgcolor, bold=cursor.bold)
+            styles = {name: style + highlight for name, style in styles.items()}
+            line = line + highlight
+        styles["line"] = line
+        return styles
