@@ -10,7 +10,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from playbooks.model import Playbook
-from playbooks.tomlfile import LocatedError, TomlFileError, read, validation_errors
+from playbooks.tomlfile import LocatedError, TomlFileError, locate, read, validation_errors
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,15 @@ def load_file(path: Path) -> LoadedPlaybook:
         playbook = Playbook.model_validate(data)
     except ValidationError as exc:
         raise TomlFileError(validation_errors(path, text, exc)) from None
+    duplicates = [
+        LocatedError(
+            path, locate(text, ("rules", i, "id")), f"rules.{i}.id",
+            f"duplicate rule id {playbook.rules[i].id!r}",
+        )
+        for i in playbook.duplicate_rule_ids()
+    ]
+    if duplicates:
+        raise TomlFileError(duplicates)
     version = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
     return LoadedPlaybook(playbook, path, version)
 

@@ -104,14 +104,24 @@ class Rule(_Strict):
 class Playbook(_Strict):
     id: str = Field(min_length=1)
     description: str = ""
-    rules: tuple[Rule, ...] = Field(min_length=1)
+    rules: tuple[Rule, ...]
 
     @field_validator("rules")
     @classmethod
-    def _unique_ids(cls, rules: tuple[Rule, ...]) -> tuple[Rule, ...]:
-        seen: set[str] = set()
-        for rule in rules:
-            if rule.id in seen:
-                raise ValueError(f"duplicate rule id {rule.id!r}")
-            seen.add(rule.id)
+    def _has_rules(cls, rules: tuple[Rule, ...]) -> tuple[Rule, ...]:
+        # A validator, not min_length: it runs only when every rule parsed, so a broken rule
+        # is not reported twice.
+        if not rules:
+            raise ValueError("a playbook needs at least one [[rules]] table")
         return rules
+
+    def duplicate_rule_ids(self) -> list[int]:
+        """Indexes of rules whose id an earlier rule already has (checked by the loader,
+        which can point at the offending line)."""
+        seen: set[str] = set()
+        out = []
+        for index, rule in enumerate(self.rules):
+            if rule.id in seen:
+                out.append(index)
+            seen.add(rule.id)
+        return out

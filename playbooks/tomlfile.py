@@ -66,11 +66,17 @@ def validation_errors(path: Path, text: str, exc: ValidationError) -> list[Locat
 
 
 def locate(text: str, loc: tuple[str | int, ...]) -> int | None:
-    """The line (1-based) that defines the longest prefix of `loc`, or None."""
+    """The line (1-based) that best explains `loc`, or None.
+
+    Prefers the line setting the longest prefix of `loc` (`[[rules]]` #2 for rules.1.id when
+    `id` is absent); when `loc` names a table set through dotted keys (`then.action = ...` for
+    rules.0.then), the first line inside it.
+    """
     best_line, best_len = None, 0
     for line_no, path in _key_paths(text):
-        if len(path) > best_len and loc[: len(path)] == path:
-            best_line, best_len = line_no, len(path)
+        n = min(len(path), len(loc))
+        if path[:n] == loc[:n] and n > best_len:
+            best_line, best_len = line_no, n
     return best_line
 
 

@@ -143,7 +143,7 @@ class DeskApp(App[int]):
             sum(n for s, n in by_status.items() if not v.statuses or s in v.statuses)
             for v in self.views
         ]
-        health = [(s.name, s.health.state.value) for s in self.loaded.sources]
+        health = [(s.name, s.health.state.value, s.health.malformed) for s in self.loaded.sources]
         self.query_one(StatusBar).show(self.views, self.current_view, counts, health, self.loaded.demo)
 
     async def on_queue_list_need_rows(self, message: QueueList.NeedRows) -> None:

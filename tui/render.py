@@ -23,7 +23,16 @@ from tui.timefmt import short_duration
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 PRIORITY_LABEL = {"urgent": "URG", "high": "HIGH", "normal": "norm", "low": "low"}
-SOURCE_WIDTH, AUTHOR_WIDTH, ACTION_WIDTH, SLA_WIDTH = 9, 18, 22, 5
+SLA_WIDTH = 5
+
+
+def column_widths(width: int) -> tuple[int, int, int]:
+    """(source, author, action) widths: generous when wide, tight at 80 columns."""
+    if width >= 120:
+        return 9, 18, 22
+    if width >= 90:
+        return 8, 14, 18
+    return 4, 12, 14
 
 
 def safe(text: str) -> str:
@@ -53,7 +62,8 @@ def queue_segments(
     overdue = sla.startswith("-")
     action = row.action or "—"
     claim = f" @{row.claimed_by}" if row.claimed_by else ""
-    fixed = 4 + 1 + SLA_WIDTH + 1 + SOURCE_WIDTH + 1 + AUTHOR_WIDTH + 1 + 1 + ACTION_WIDTH
+    source_width, author_width, action_width = column_widths(width)
+    fixed = 4 + 1 + SLA_WIDTH + 1 + source_width + 1 + author_width + 1 + 1 + action_width
     summary_width = max(width - fixed - cell_len(claim), 8)
     text_style = styles["deleted"] if row.deleted else styles["text"]
     summary = ("[deleted] " if row.deleted else "") + row.summary
@@ -62,13 +72,13 @@ def queue_segments(
         Segment(" "),
         Segment(fit(sla.rjust(SLA_WIDTH), SLA_WIDTH), styles["overdue" if overdue else "meta"]),
         Segment(" "),
-        Segment(fit(row.source, SOURCE_WIDTH), styles["meta"]),
+        Segment(fit(row.source, source_width), styles["meta"]),
         Segment(" "),
-        Segment(fit(row.author, AUTHOR_WIDTH), styles["author"]),
+        Segment(fit(row.author, author_width), styles["author"]),
         Segment(" "),
         Segment(fit(summary, summary_width), text_style),
         Segment(" "),
-        Segment(fit(action, ACTION_WIDTH), styles["action"]),
+        Segment(fit(action, action_width), styles["action"]),
         Segment(fit(claim, cell_len(claim)), styles["meta"]),
     ]
 

@@ -24,7 +24,7 @@ class StatusBar(Static):
         views: list[View],
         current: int,
         counts: list[int],
-        health: list[tuple[str, str]],
+        health: list[tuple[str, str, int]],
         demo: bool,
     ) -> None:
         parts: list[str | tuple[str, str]] = []
@@ -32,8 +32,11 @@ class StatusBar(Static):
             style = "bold reverse $accent" if index == current else "$text-muted"
             parts += [(f" {index + 1} {safe(view.name)} {count} ", style), " "]
         parts.append("  ")
-        for name, state in health:
-            parts += [(f"● {safe(name)} {state}", HEALTH_STYLE.get(state, "bold $error")), "  "]
+        for name, state, malformed in health:
+            parts.append((f"● {safe(name)} {state}", HEALTH_STYLE.get(state, "bold $error")))
+            if malformed:
+                parts.append((f" ({malformed} malformed skipped)", "$warning"))
+            parts.append("  ")
         if demo:
             parts.append(("DEMO: demo source + demo database", "bold $warning"))
         self.update(Content.assemble(*parts))

@@ -1,0 +1,73 @@
+"""Shared fixtures: a frozen clock, a real SQLite file per test, seeded demo data."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from playbooks import Engine, bundled_dir, load_paths
+from sources.demo import DemoConfig, DemoSource
+from sources.model import Mention, Upsert
+from sources.sanitize import sanitize_mention
+from tui.store import IngestBatch, Prepared, Store
+
+FROZEN = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the developer's config or writes their data dir."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    for key in list(os.environ):
+        if key.startswith("TRIAGE_"):
+            monkeypatch.delenv(key)
+
+
+@pytest.fixture
+def clock() -> Callable[[], datetime]:
+    return lambda: FROZEN
+
+
+@pytest.fixture(scope="session")
+def engine() -> Engine:
+    result = load_paths([bundled_dir()])
+    assert not result.errors
+    return Engine(result.playbooks)
+
+
+@pytest.fixture
+async def store(tmp_path: Path, clock: Callable[[], datetime]) -> AsyncIterator[Store]:
+    async with await Store.open(tmp_path / "triage.db", clock=clock) as opened:
+        yield opened
+
+
+def demo_mentions(count: int, seed: int = 7) -> list[Mention]:
+    """The first `count` demo mentions, with times fixed relative to FROZEN."""
+    source = DemoSource(DemoConfig(seed=seed, backlog=count), clock=lambda: FROZEN)
+    from sources.demo.source import plan
+
+    out = []
+    for planned in plan(seed):
+        if planned.seq >= count:
+            break
+        mention = source.mention(planned)
+        out.append(mention.model_copy(update={"received_at": FROZEN - timedelta(minutes=count - planned.seq)}))
+    return out
+
+
+async def ingest(store: Store, engine: Engine, mentions: list[Mention]) -> list[int]:
+    batch = IngestBatch()
+    for mention in mentions:
+        clean = sanitize_mention(mention)
+        batch.upserts.append(Prepared(clean, engine.suggest(clean)))
+    result = await store.ingest(batch)
+    return result.new_ids
+
+
+def upsert(mention: Mention, cursor: str | None = None) -> Upsert:
+    return Upsert(mention=mention, cursor=cursor)

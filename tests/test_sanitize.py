@@ -1,0 +1,79 @@
+"""Untrusted text (DESIGN §3): escapes, controls, bidi and length neutralised at ingest."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import UTC, datetime
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sources.model import Author, Mention
+from sources.sanitize import TEXT_LIMIT, clean_line, clean_text, sanitize_mention
+
+HOSTILE = "[@click=app.quit]boom[/] \x1b]52;c;aGk=\x07 [/oops]"
+FORBIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200b\ufeff]")
+
+
+def test_osc52_clipboard_write_is_removed_whole_and_markup_is_kept_literally() -> None:
+    assert clean_text(HOSTILE) == "[@click=app.quit]boom[/]  [/oops]"
+
+
+def test_csi_colour_and_osc8_link_sequences_are_removed() -> None:
+    text = "\x1b[31mred\x1b[0m \x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\"
+    assert clean_text(text) == "red click"
+
+
+def test_c1_controls_and_single_byte_csi_are_removed() -> None:
+    assert clean_text("a\x9b31mb\x85c\x90dcs\x9cd") == "ab\ncd"
+
+
+def test_bidi_overrides_and_zero_width_spaces_are_removed_but_zwj_emoji_survive() -> None:
+    family = "👨\u200d👩\u200d👧"
+    assert clean_text("abc\u202edcba\u2066x\u2069\u200b" + family) == "abcdcbax" + family
+
+
+def test_newlines_and_tabs_survive_in_body_but_not_in_single_line_fields() -> None:
+    assert clean_text("one\r\ntwo\tthree\u2028four") == "one\ntwo\tthree\nfour"
+    assert clean_line("  Pat\nExample\t(bot)\r ") == "Pat Example (bot)"
+
+
+def test_absurd_length_is_capped_with_a_visible_ellipsis() -> None:
+    out = clean_text("x" * (TEXT_LIMIT * 50))
+    assert len(out) == TEXT_LIMIT
+    assert out.endswith("…")
+
+
+def test_lone_surrogates_are_dropped() -> None:
+    assert clean_text("ok\ud800fine") == "okfine"
+
+
+def test_sanitize_mention_cleans_every_display_field_and_keeps_raw() -> None:
+    raw = {"content": HOSTILE}
+    mention = Mention(
+        source="mastodon", source_name="m", native_id="1", created_at=datetime.now(UTC),
+        author=Author(handle="x\x1b[2Jy", display_name="\u202eevil"), text=HOSTILE,
+        title="t\x07", links=("https://a.example/\x1b[1m",), raw=raw,
+    )
+    clean = sanitize_mention(mention)
+    assert clean.author.handle == "xy"
+    assert clean.author.display_name == "evil"
+    assert clean.title == "t"
+    assert clean.links == ("https://a.example/",)
+    assert clean.raw == raw  # the record keeps what arrived
+
+
+@given(st.text(alphabet=st.characters(codec=None, min_codepoint=0, max_codepoint=0x10FFFF)))
+def test_no_control_character_survives_any_input(text: str) -> None:
+    body, line = clean_text(text), clean_line(text)
+    assert not FORBIDDEN.search(body)
+    assert not FORBIDDEN.search(line)
+    assert "\n" not in line and "\t" not in line
+    assert all(unicodedata.category(c) != "Cs" for c in body)
+
+
+@given(st.text())
+def test_sanitising_twice_changes_nothing(text: str) -> None:
+    once = clean_text(text)
+    assert clean_text(once) == once
