@@ -53,7 +53,7 @@ class DeskApp(App[int]):
         self,
         loaded: Loaded,
         engine: Engine,
-        store: Store,
+        store: Store | None = None,
         *,
         clock: Clock = _now,
         ingest: bool = True,
@@ -62,7 +62,8 @@ class DeskApp(App[int]):
         self.loaded = loaded
         self.settings = loaded.settings
         self.engine = engine
-        self.store = store
+        self._given_store = store  # None: open settings.db on mount, close on exit
+        self.store: Store  # set in on_mount
         self.clock = clock
         self.ingest_enabled = ingest
         self.views = [view_query.parse(v.name, v.query) for v in self.settings.views]
@@ -81,6 +82,7 @@ class DeskApp(App[int]):
         yield Footer()
 
     async def on_mount(self) -> None:
+        self.store = self._given_store or await Store.open(self.settings.db, clock=self.clock)
         self._apply_keymap()
         self.query_one(QueueList).focus()
         await self.reload()
@@ -93,6 +95,10 @@ class DeskApp(App[int]):
                 "No config found: running the demo source against the demo database.",
                 title="Demo mode", markup=False,
             )
+
+    async def on_unmount(self) -> None:
+        if self._given_store is None and hasattr(self, "store"):
+            await self.store.close()
 
     def _apply_keymap(self) -> None:
         known = binding_ids()

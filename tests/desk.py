@@ -1,0 +1,41 @@
+"""Helpers to build a desk over a seeded database for Pilot and snapshot tests."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from playbooks import Engine
+from sources.model import Mention
+from tests.conftest import FROZEN, demo_mentions, ingest
+from tui.app import DeskApp
+from tui.settings import Loaded, load
+from tui.store import Store
+
+
+def settings_for(tmp_path: Path, extra: str = "") -> Loaded:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'actor = "pat"\ndb = "{tmp_path / "desk.db"}"\n{extra}\n'
+        f'[[sources]]\nname = "pipe"\ntype = "jsonl"\npath = "{tmp_path / "in.jsonl"}"\n'
+    )
+    return load(config)
+
+
+async def seed(loaded: Loaded, engine: Engine, mentions: list[Mention]) -> list[int]:
+    async with await Store.open(loaded.settings.db, clock=lambda: FROZEN) as store:
+        return await ingest(store, engine, mentions)
+
+
+async def desk(tmp_path: Path, engine: Engine, count: int = 12, extra: str = "",
+               mentions: list[Mention] | None = None) -> DeskApp:
+    """A desk on a fresh database seeded with demo (or given) mentions; no live ingest."""
+    loaded = settings_for(tmp_path, extra)
+    await seed(loaded, engine, mentions if mentions is not None else demo_mentions(count))
+    return DeskApp(loaded, engine, clock=lambda: FROZEN, ingest=False)
+
+
+def desk_sync(tmp_path: Path, engine: Engine, count: int = 12, extra: str = "",
+              mentions: list[Mention] | None = None) -> DeskApp:
+    """`desk` for synchronous tests (snapshots run their own event loop)."""
+    return asyncio.run(desk(tmp_path, engine, count, extra, mentions))

@@ -1,0 +1,99 @@
+"""The command line as a user runs it: real processes, real files, stdout vs stderr."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+HOSTILE = "[@click=app.quit]boom[/] \x1b]52;c;aGk=\x07 [/oops]"
+
+
+def triage(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tui.cli", *args], capture_output=True, text=True, timeout=120,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_version_and_help() -> None:
+    assert triage("--version").stdout.startswith("triage ")
+    for args in ((), ("ingest",), ("export",)):
+        out = triage(*args, "--help")
+        assert out.returncode == 0 and "usage: triage" in out.stdout
+
+
+def test_ingest_once_then_export_round_trips_through_the_jsonl_source(tmp_path: Path) -> None:
+    first = tmp_path / "first.db"
+    run = triage("ingest", "--once", "--demo", "--db", str(first))
+    assert run.returncode == 0, run.stderr
+    assert "demo: idle, 20 received, 0 malformed" in run.stdout
+    exported = triage("export", "mentions", "--db", str(first))
+    lines = exported.stdout.splitlines()
+    assert len(lines) == 20 and exported.stderr == ""
+
+    dump = tmp_path / "mentions.jsonl"
+    dump.write_text(exported.stdout)
+    config = tmp_path / "config.toml"
+    config.write_text(f'[[sources]]\nname = "replay"\ntype = "jsonl"\npath = "{dump}"\n')
+    second = tmp_path / "second.db"
+    assert triage("ingest", "--once", "--config", str(config), "--db", str(second)).returncode == 0
+    again = triage("export", "mentions", "--db", str(second)).stdout.splitlines()
+    assert [json.loads(x) for x in again] == [json.loads(x) for x in lines]
+
+
+def test_ingest_twice_stores_nothing_twice(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    triage("ingest", "--once", "--demo", "--db", str(db))
+    triage("ingest", "--once", "--demo", "--db", str(db))  # resumes from the cursor
+    with sqlite3.connect(db) as conn:
+        total, distinct = conn.execute(
+            "SELECT count(*), count(DISTINCT native_id) FROM mentions").fetchone()
+    assert total == distinct == 40
+
+
+def test_hostile_text_is_stored_sanitised_and_raw_kept(tmp_path: Path) -> None:
+    feed = tmp_path / "hostile.jsonl"
+    feed.write_text(json.dumps({"native_id": "evil", "text": HOSTILE}) + "\n")
+    config = tmp_path / "c.toml"
+    config.write_text(f'[[sources]]\nname = "pipe"\ntype = "jsonl"\npath = "{feed}"\n')
+    db = tmp_path / "h.db"
+    assert triage("ingest", "--once", "--config", str(config), "--db", str(db)).returncode == 0
+    with sqlite3.connect(db) as conn:
+        text, raw = conn.execute("SELECT text, raw FROM mentions").fetchone()
+    assert text == "[@click=app.quit]boom[/]  [/oops]"
+    assert json.loads(raw)["text"] == HOSTILE
+
+
+def test_export_csv_has_a_header_and_one_row_per_decision(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    triage("ingest", "--once", "--demo", "--db", str(db))
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "INSERT INTO decisions (mention_id, actor, action, decided_at, status_before, status_after)"
+            " VALUES (1, 'pat', 'tag', '2026-11-26T10:00:00.000000Z', 'new', 'done')"
+        )
+    out = triage("export", "decisions", "--format", "csv", "--db", str(db)).stdout.splitlines()
+    assert out[0].startswith("id,decided_at,actor,action,params,outcome")
+    assert len(out) == 2 and ",pat,tag," in out[1]
+
+
+def test_errors_are_one_line_on_stderr_with_nonzero_exit(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[sources]]\nname = "x"\ntype = "nope"\n')
+    run = triage("ingest", "--once", "--config", str(bad))
+    assert run.returncode == 2 and run.stdout == ""
+    assert run.stderr.startswith(f"triage: {bad}:3: sources.0.type: unknown source type 'nope'")
+    assert "Traceback" not in run.stderr
+
+    junk = tmp_path / "junk.db"
+    junk.write_text("not a database at all" * 50)
+    run = triage("export", "mentions", "--db", str(junk))
+    assert run.returncode == 2
+    assert run.stderr.strip() == f"triage: {junk}: cannot open database: file is not a database"
+
+    run = triage("export", "mentions", "--db", str(tmp_path / "absent.db"))
+    assert run.returncode == 2 and "no such database" in run.stderr

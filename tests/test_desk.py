@@ -1,0 +1,203 @@
+"""The desk through Pilot: keys in, decisions checked in the database."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from rich.segment import Segment
+
+from playbooks import Engine
+from sources.model import Author
+from tests.conftest import FROZEN, demo_mentions
+from tests.desk import desk, seed, settings_for
+from tui.app import DeskApp
+from tui.widgets.detail import DetailPane
+from tui.widgets.queue import QueueList
+
+HOSTILE = "[@click=app.quit]boom[/] \x1b]52;c;aGk=\x07 [/oops]"
+
+
+def _decisions(app: DeskApp) -> list[tuple[object, ...]]:
+    with sqlite3.connect(app.settings.db) as db:
+        return db.execute(
+            "SELECT mention_id, actor, action, outcome, view, suggestion_id, reverses_id, params"
+            " FROM decisions ORDER BY id"
+        ).fetchall()
+
+
+def _top_suggestion(app: DeskApp, mention_id: int) -> tuple[int, str]:
+    with sqlite3.connect(app.settings.db) as db:
+        row = db.execute(
+            "SELECT id, action FROM suggestions WHERE mention_id = ? AND rank = 0", (mention_id,)
+        ).fetchone()
+    return row[0], row[1]
+
+
+def _detail_text(app: DeskApp) -> str:
+    return str(app.query_one("#detail-body").render())
+
+
+async def test_accept_logs_the_top_suggestion_and_advances(tmp_path: Path, engine: Engine) -> None:
+    app = await desk(tmp_path, engine)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        first, second = app.model.ids[0], app.model.ids[1]
+        suggestion_id, action = _top_suggestion(app, first)
+        await pilot.press("a")
+        await pilot.pause()
+        assert _decisions(app)[0][:6] == (first, "pat", action, "accepted", "Inbox", suggestion_id)
+        assert app.model.id_at(app.query_one(QueueList).cursor) == second
+        assert first not in app.model.ids
+
+
+async def test_j_k_move_and_the_detail_follows(tmp_path: Path, engine: Engine) -> None:
+    mentions = demo_mentions(12)
+    app = await desk(tmp_path, engine, mentions=mentions)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("j", "j", "k")
+        await pilot.pause()
+        queue = app.query_one(QueueList)
+        assert queue.cursor == 1
+        with sqlite3.connect(app.settings.db) as db:
+            (text,) = db.execute("SELECT text FROM mentions WHERE id = ?", (app.model.ids[1],)).fetchone()
+        assert text in _detail_text(app)
+
+
+async def test_dismiss_asks_for_a_reason_and_logs_it(tmp_path: Path, engine: Engine) -> None:
+    app = await desk(tmp_path, engine)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        first = app.model.ids[0]
+        _, action = _top_suggestion(app, first)
+        await pilot.press("x")
+        await pilot.pause()
+        await pilot.press("2")  # "off-topic"
+        await pilot.pause()
+        [row] = _decisions(app)
+        assert row[0] == first and row[2] == "dismiss"
+        assert row[3] == ("edited" if action == "dismiss" else "overridden")
+        assert row[7] == '{"reason": "off-topic"}'
+
+
+async def test_escape_cancels_a_dismissal(tmp_path: Path, engine: Engine) -> None:
+    app = await desk(tmp_path, engine)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("x", "escape")
+        await pilot.pause()
+        assert _decisions(app) == []
+
+
+async def test_undo_reverses_the_last_decision_and_returns_to_it(tmp_path: Path, engine: Engine) -> None:
+    app = await desk(tmp_path, engine)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        first = app.model.ids[0]
+        _, action = _top_suggestion(app, first)
+        await pilot.press("a", "j", "u")
+        await pilot.pause()
+        rows = _decisions(app)
+        assert [(r[0], r[2]) for r in rows] == [(first, action), (first, "undo")]
+        assert rows[1][6] is not None  # reverses_id
+        assert first in app.model.ids
+        assert app.model.id_at(app.query_one(QueueList).cursor) == first
+        await pilot.press("u", "u")  # nothing left to undo: a warning, no new row
+        await pilot.pause()
+        assert len(_decisions(app)) == 2
+
+
+async def test_views_switch_with_number_keys(tmp_path: Path, engine: Engine) -> None:
+    app = await desk(tmp_path, engine)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("a", "a")
+        await pilot.pause()
+        assert len(app.model) == 10
+        await pilot.press("4")  # All
+        await pilot.pause()
+        assert len(app.model) == 12
+        await pilot.press("]")  # wraps to Inbox
+        await pilot.pause()
+        assert app.view.name == "Inbox"
+
+
+async def test_keys_are_remappable_from_settings(tmp_path: Path, engine: Engine) -> None:
+    app = await desk(tmp_path, engine, extra='[keys]\naccept = "y"')
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("a")
+        await pilot.pause()
+        assert _decisions(app) == []
+        await pilot.press("y")
+        await pilot.pause()
+        assert len(_decisions(app)) == 1
+
+
+async def test_help_lists_the_active_keys(tmp_path: Path, engine: Engine) -> None:
+    app = await desk(tmp_path, engine, extra='[keys]\naccept = "y"')
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("question_mark")
+        await pilot.pause()
+        text = str(app.screen.query_one("Static").render())
+        assert "Accept  (accept)" in text and "y" in text
+        await pilot.press("escape")
+        assert not app.screen.is_modal
+
+
+async def test_hostile_mention_shows_literally_and_a_click_only_selects(
+    tmp_path: Path, engine: Engine
+) -> None:
+    [base] = demo_mentions(1)
+    evil = base.model_copy(update={
+        "text": HOSTILE, "title": None, "native_id": "evil",
+        "author": Author(handle="[b]x[/b]", display_name="[@click=app.quit]name"),
+    })
+    app = await desk(tmp_path, engine, mentions=[*demo_mentions(3), evil])
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        index = len(app.model) - 1
+        assert app.model.row_at(index) is not None
+        await pilot.click(QueueList, offset=(60, index))
+        await pilot.click(DetailPane, offset=(5, 0))
+        await pilot.click(DetailPane, offset=(5, 5))
+        await pilot.pause()
+        assert app.is_running and _decisions(app) == []
+        assert app.query_one(QueueList).cursor == index
+        text = _detail_text(app)
+        assert "[@click=app.quit]boom[/]  [/oops]" in text and "[@click=app.quit]name" in text
+        strip = app.query_one(QueueList).render_line(index)
+        drawn = "".join(segment.text for segment in strip if isinstance(segment, Segment))
+        assert "[@click=app.quit]boom" in drawn
+        assert "\x1b" not in drawn and "\x07" not in drawn
+
+
+async def test_state_survives_a_restart(tmp_path: Path, engine: Engine) -> None:
+    app = await desk(tmp_path, engine)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("a", "a", "a")
+        await pilot.pause()
+        before = list(app.model.ids)
+    again = DeskApp(app.loaded, engine, clock=lambda: FROZEN, ingest=False)
+    async with again.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        assert again.model.ids == before
+        assert len(_decisions(again)) == 3
+
+
+async def test_live_ingest_fills_the_queue(tmp_path: Path, engine: Engine) -> None:
+    loaded = settings_for(tmp_path)
+    feed = tmp_path / "in.jsonl"
+    feed.write_text("".join(m.model_dump_json() + "\n" for m in demo_mentions(15)))
+    await seed(loaded, engine, [])
+    app = DeskApp(loaded, engine, clock=lambda: FROZEN)
+    async with app.run_test(size=(120, 30)) as pilot:
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if len(app.model) == 15:
+                break
+        assert len(app.model) == 15
+        assert app.loaded.sources[0].health.state.value == "idle"

@@ -1,0 +1,165 @@
+"""The store: a real SQLite file; idempotent ingest, append-only decisions, outcomes, undo."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from playbooks import Engine
+from sources.contract import Health, HealthState
+from tui.store import DecisionRefused, IngestBatch, Prepared, SourceStatus, Store, StoreError
+from tests.conftest import demo_mentions, ingest
+
+
+def _sql(store: Store, query: str, *args: object) -> list[tuple[object, ...]]:
+    with sqlite3.connect(store.path) as db:
+        return db.execute(query, args).fetchall()
+
+
+async def test_database_is_wal_with_a_schema_version(store: Store) -> None:
+    assert _sql(store, "PRAGMA journal_mode") == [("wal",)]
+    assert _sql(store, "SELECT version FROM schema_version") == [(1,)]
+
+
+async def test_reopening_does_not_migrate_twice(tmp_path: Path) -> None:
+    for _ in range(2):
+        async with await Store.open(tmp_path / "x.db"):
+            pass
+    with sqlite3.connect(tmp_path / "x.db") as db:
+        assert db.execute("SELECT count(*) FROM schema_version").fetchone() == (1,)
+
+
+async def test_ingest_is_idempotent(store: Store, engine: Engine) -> None:
+    mentions = demo_mentions(40)
+    first = await ingest(store, engine, mentions)
+    again = await ingest(store, engine, mentions)
+    assert len(first) == 40 and again == []
+    assert _sql(store, "SELECT count(*) FROM mentions") == [(40,)]
+    assert _sql(store, "SELECT count(DISTINCT mention_id) FROM suggestions") == [(40,)]
+
+
+async def test_an_edit_updates_the_row_and_keeps_its_suggestions(store: Store, engine: Engine) -> None:
+    [mention] = demo_mentions(1)
+    [mention_id] = await ingest(store, engine, [mention])
+    before = _sql(store, "SELECT id, rule_id FROM suggestions")
+    edited = mention.model_copy(update={"text": "edited text", "edited_at": mention.created_at})
+    batch = IngestBatch(upserts=[Prepared(edited, engine.suggest(edited))])
+    result = await store.ingest(batch)
+    assert result.new_ids == [] and result.changed_ids == [mention_id]
+    assert _sql(store, "SELECT text FROM mentions") == [("edited text",)]
+    assert _sql(store, "SELECT id, rule_id FROM suggestions") == before
+
+
+async def test_delete_marks_the_mention_and_keeps_the_record(store: Store, engine: Engine) -> None:
+    [mention] = demo_mentions(1)
+    await ingest(store, engine, [mention])
+    await store.ingest(IngestBatch(deletes=[(mention.source_name, mention.native_id)]))
+    assert _sql(store, "SELECT deleted, text FROM mentions") == [(1, mention.text)]
+
+
+async def test_cursor_and_health_are_saved_with_the_batch(store: Store) -> None:
+    health = Health(state=HealthState.OK, received=3)
+    await store.ingest(IngestBatch(sources=[SourceStatus("demo", "demo", "42", health)]))
+    await store.ingest(IngestBatch(sources=[SourceStatus("demo", "demo", None, health)]))
+    assert await store.cursors() == {"demo": "42"}  # a batch without progress keeps the cursor
+
+
+async def test_decision_outcomes_against_the_suggestion(store: Store, engine: Engine) -> None:
+    ids = await ingest(store, engine, demo_mentions(4))
+    outcomes = []
+    for mention_id, how in zip(ids, ("accepted", "edited", "overridden", "none_offered"), strict=True):
+        detail = await store.detail(mention_id)
+        assert detail is not None
+        top = detail.suggestions[0]
+        params = dict(top.params)
+        action = top.action
+        if how == "edited":
+            params["note"] = "changed"
+        if how == "overridden":
+            action = "snooze" if top.action != "snooze" else "tag"
+        record = await store.decide(
+            mention_id, actor="pat", action=action, params=params,
+            suggestion_id=None if how == "none_offered" else top.id, view="Inbox",
+        )
+        outcomes.append(record.outcome)
+    assert outcomes == ["accepted", "edited", "overridden", "none_offered"]
+    assert _sql(store, "SELECT count(*) FROM decisions WHERE actor = 'pat'") == [(4,)]
+
+
+async def test_decisions_are_append_only_in_the_database_itself(store: Store, engine: Engine) -> None:
+    [mention_id] = await ingest(store, engine, demo_mentions(1))
+    await store.decide(mention_id, actor="pat", action="tag")
+    with sqlite3.connect(store.path) as db, pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        db.execute("UPDATE decisions SET actor = 'mallory'")
+    with sqlite3.connect(store.path) as db, pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        db.execute("DELETE FROM decisions")
+
+
+async def test_undo_logs_a_reversing_decision_and_restores_status(store: Store, engine: Engine) -> None:
+    [mention_id] = await ingest(store, engine, demo_mentions(1))
+    done = await store.decide(mention_id, actor="pat", action="escalate", params={"team": "sre"})
+    undo = await store.undo_last("pat", view="Inbox")
+    assert (undo.action, undo.reverses_id, undo.status_after) == ("undo", done.id, "new")
+    assert _sql(store, "SELECT status FROM mentions") == [("new",)]
+    assert _sql(store, "SELECT count(*) FROM decisions") == [(2,)]
+    with pytest.raises(DecisionRefused, match="nothing to undo"):
+        await store.undo_last("pat")
+
+
+async def test_undo_is_per_actor_and_refused_after_someone_else_decided(
+    store: Store, engine: Engine
+) -> None:
+    [mention_id] = await ingest(store, engine, demo_mentions(1))
+    await store.decide(mention_id, actor="pat", action="tag")
+    await store.decide(mention_id, actor="sam", action="escalate", params={"team": "x"})
+    with pytest.raises(DecisionRefused, match="decided again"):
+        await store.undo_last("pat")
+    assert (await store.undo_last("sam")).status_after == "done"
+
+
+async def test_queue_order_is_most_urgent_then_oldest(store: Store, engine: Engine) -> None:
+    ids = await ingest(store, engine, demo_mentions(60))
+    order = await store.queue_ids(["new"])
+    assert sorted(order) == sorted(ids)
+    rows = await store.queue_rows(order)
+    ranks = [("urgent", "high", "normal", "low").index(rows[i].priority) for i in order]
+    assert ranks == sorted(ranks)
+
+
+async def test_unknown_action_and_foreign_suggestion_are_refused(store: Store, engine: Engine) -> None:
+    a, b = await ingest(store, engine, demo_mentions(2))
+    detail_b = await store.detail(b)
+    assert detail_b is not None
+    with pytest.raises(DecisionRefused, match="unknown action"):
+        await store.decide(a, actor="pat", action="launch")
+    with pytest.raises(DecisionRefused, match="is not for mention"):
+        await store.decide(a, actor="pat", action="tag", suggestion_id=detail_b.suggestions[0].id)
+
+
+async def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_text("this is not sqlite " * 100)
+    with pytest.raises(StoreError, match="notes.db: cannot open database: file is not a database"):
+        await Store.open(path)
+
+
+async def test_read_only_store_refuses_writes(tmp_path: Path, engine: Engine) -> None:
+    async with await Store.open(tmp_path / "r.db") as writable:
+        await ingest(writable, engine, demo_mentions(1))
+    async with await Store.open(tmp_path / "r.db", readonly=True) as readonly:
+        assert len(await readonly.queue_ids(["new"])) == 1
+        with pytest.raises(StoreError, match="read-only"):
+            await readonly.decide(1, actor="pat", action="tag")
+    with pytest.raises(StoreError, match="no such database"):
+        await Store.open(tmp_path / "missing.db", readonly=True)
+
+
+async def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    async with await Store.open(tmp_path / "n.db"):
+        pass
+    with sqlite3.connect(tmp_path / "n.db") as db:
+        db.execute("INSERT INTO schema_version VALUES (99, 'later')")
+    with pytest.raises(StoreError, match="schema version 99 is newer"):
+        await Store.open(tmp_path / "n.db")
