@@ -26,6 +26,7 @@ from tui.widgets.queue import QueueList
 from tui.widgets.status import StatusBar
 
 Clock = Callable[[], datetime]
+NARROW = 110  # below this many columns the detail pane moves under the queue
 
 
 def _now() -> datetime:
@@ -84,6 +85,7 @@ class DeskApp(App[int]):
     async def on_mount(self) -> None:
         self.store = self._given_store or await Store.open(self.settings.db, clock=self.clock)
         self._apply_keymap()
+        self.on_resize()
         self.query_one(QueueList).focus()
         await self.reload()
         self.set_interval(0.1, self._reload_if_dirty)  # coalesce arrivals: <= 10 reloads/s
@@ -95,6 +97,9 @@ class DeskApp(App[int]):
                 "No config found: running the demo source against the demo database.",
                 title="Demo mode", markup=False,
             )
+
+    def on_resize(self) -> None:
+        self.screen.set_class(self.size.width < NARROW, "-narrow")
 
     async def on_unmount(self) -> None:
         if self._given_store is None and hasattr(self, "store"):

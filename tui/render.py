@@ -26,12 +26,15 @@ PRIORITY_LABEL = {"urgent": "URG", "high": "HIGH", "normal": "norm", "low": "low
 SLA_WIDTH = 5
 
 
+SHORT_SOURCE = {"mastodon": "mast", "bluesky": "bsky", "reddit": "rddt", "hackernews": "hn"}
+
+
 def column_widths(width: int) -> tuple[int, int, int]:
     """(source, author, action) widths: generous when wide, tight at 80 columns."""
     if width >= 120:
-        return 9, 18, 22
+        return 10, 20, 22
     if width >= 90:
-        return 8, 14, 18
+        return 8, 16, 18
     return 4, 12, 14
 
 
@@ -63,6 +66,8 @@ def queue_segments(
     action = row.action or "—"
     claim = f" @{row.claimed_by}" if row.claimed_by else ""
     source_width, author_width, action_width = column_widths(width)
+    source = row.source
+    short = SHORT_SOURCE.get(source, source)
     fixed = 4 + 1 + SLA_WIDTH + 1 + source_width + 1 + author_width + 1 + 1 + action_width
     summary_width = max(width - fixed - cell_len(claim), 8)
     text_style = styles["deleted"] if row.deleted else styles["text"]
@@ -72,7 +77,7 @@ def queue_segments(
         Segment(" "),
         Segment(fit(sla.rjust(SLA_WIDTH), SLA_WIDTH), styles["overdue" if overdue else "meta"]),
         Segment(" "),
-        Segment(fit(row.source, source_width), styles["meta"]),
+        Segment(fit(source if len(source) <= source_width else short, source_width), styles["meta"]),
         Segment(" "),
         Segment(fit(row.author, author_width), styles["author"]),
         Segment(" "),

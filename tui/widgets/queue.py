@@ -39,9 +39,13 @@ class QueueList(ScrollView, can_focus=True):
         "queue--deleted", "queue--placeholder",
     }
     DEFAULT_CSS = """
-    QueueList { background: $surface; }
-    QueueList > .queue--cursor { background: $accent 30%; }
-    QueueList:focus > .queue--cursor { background: $accent 50%; text-style: bold; }
+    QueueList { background: $surface; overflow-x: hidden; }
+    QueueList > .queue--cursor {
+        background: $block-cursor-blurred-background; color: $block-cursor-blurred-foreground;
+    }
+    QueueList:focus > .queue--cursor {
+        background: $block-cursor-background; color: $block-cursor-foreground; text-style: bold;
+    }
     QueueList > .queue--urgent { color: $error; text-style: bold; }
     QueueList > .queue--high { color: $warning; text-style: bold; }
     QueueList > .queue--normal { color: $text-muted; }
@@ -84,7 +88,7 @@ class QueueList(ScrollView, can_focus=True):
         """A new ordering from the store; keeps the cursor on its mention."""
         cursor = self.model.replace(ids, self.cursor)
         self._requested &= set(ids)
-        self.virtual_size = Size(self.size.width, len(ids))
+        self.virtual_size = Size(0, len(ids))
         self.cursor = cursor
         self.refresh()
 
@@ -131,13 +135,13 @@ class QueueList(ScrollView, can_focus=True):
         self.cursor = int(self.scroll_y) + event.y
 
     def on_resize(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self.model))
+        self.virtual_size = Size(0, len(self.model))
 
     # -- drawing ----------------------------------------------------------------------
 
     def render_line(self, y: int) -> Strip:
         index = int(self.scroll_y) + y
-        width = self.size.width
+        width = self.scrollable_content_region.width
         base = self.rich_style
         if index >= len(self.model):
             return Strip.blank(width, base)
@@ -166,11 +170,10 @@ class QueueList(ScrollView, can_focus=True):
         """Rich styles per part of a line; on the cursor line, with the cursor's background."""
         names = ("urgent", "high", "normal", "low", "meta", "overdue", "author", "text", "action", "deleted")
         styles = {name: self._style(name) for name in names}
-        line = self.rich_style
-        if on_cursor:
-            cursor = self.get_component_rich_style("queue--cursor")
-            highlight = Style(bgcolor=cursor.bgcolor, bold=cursor.bold)
-            styles = {name: style + highlight for name, style in styles.items()}
-            line = line + highlight
-        styles["line"] = line
+        if on_cursor:  # one readable style for the whole line, as DataTable does
+            cursor = self.rich_style + self.get_component_rich_style("queue--cursor")
+            styles = dict.fromkeys(styles, cursor)
+            styles["line"] = cursor
+        else:
+            styles["line"] = self.rich_style
         return styles
