@@ -40,7 +40,9 @@ def load_file(path: Path) -> LoadedPlaybook:
         raise TomlFileError(validation_errors(path, text, exc)) from None
     duplicates = [
         LocatedError(
-            path, locate(text, ("rules", i, "id")), f"rules.{i}.id",
+            path,
+            locate(text, ("rules", i, "id")),
+            f"rules.{i}.id",
             f"duplicate rule id {playbook.rules[i].id!r}",
         )
         for i in playbook.duplicate_rule_ids()

@@ -29,7 +29,9 @@ class LocatedError:
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else str(self.path)
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        return (
+            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        )
 
 
 class TomlFileError(Exception):
@@ -104,4 +106,3 @@ def _key_paths(text: str) -> list[tuple[int, tuple[str | int, ...]]]:
 
 def _split_key(key: str) -> tuple[str, ...]:
     return tuple(part.strip().strip("\"'") for part in key.split("."))
-

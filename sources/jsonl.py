@@ -43,10 +43,14 @@ class JsonlSource(Source[JsonlConfig]):
         super().__init__(config)
         self.clock = clock or (lambda: datetime.now(UTC))
 
-    async def events(self, cursor: str | None, *, once: bool = False) -> AsyncIterator[MentionEvent]:
-        offset, lineno = _parse_cursor(cursor)
+    async def events(
+        self, cursor: str | None, *, once: bool = False
+    ) -> AsyncIterator[MentionEvent]:
+        start, start_line = _parse_cursor(cursor)
         previous: datetime | None = None
-        async for line, offset, lineno in self._lines(offset, lineno, follow=self.config.follow and not once):
+        async for line, offset, lineno in self._lines(
+            start, start_line, follow=self.config.follow and not once
+        ):
             mention = self._parse(line, lineno)
             if mention is None:
                 continue
@@ -99,7 +103,9 @@ class JsonlSource(Source[JsonlConfig]):
             self.health.record_malformed(f"{where}: not JSON: {exc.msg} at column {exc.colno}")
             return None
         if not isinstance(data, dict):
-            self.health.record_malformed(f"{where}: expected a JSON object, got {type(data).__name__}")
+            self.health.record_malformed(
+                f"{where}: expected a JSON object, got {type(data).__name__}"
+            )
             return None
         try:
             return Mention.model_validate(self._defaults(data))

@@ -13,8 +13,16 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 ItemKind = Literal[
-    "post", "reply", "comment", "story", "article", "issue", "discussion", "question",
-    "answer", "notification",
+    "post",
+    "reply",
+    "comment",
+    "story",
+    "article",
+    "issue",
+    "discussion",
+    "question",
+    "answer",
+    "notification",
 ]
 
 

@@ -22,7 +22,9 @@ class SourceError(Exception):
     """A source could not be loaded or configured; each problem names its field."""
 
     def __init__(self, problems: list[tuple[tuple[str | int, ...], str]]) -> None:
-        super().__init__("; ".join(f"{'.'.join(map(str, loc)) or '(table)'}: {msg}" for loc, msg in problems))
+        super().__init__(
+            "; ".join(f"{'.'.join(map(str, loc)) or '(table)'}: {msg}" for loc, msg in problems)
+        )
         self.problems = problems
 
 

@@ -56,7 +56,11 @@ def demo_mentions(count: int, seed: int = 7) -> list[Mention]:
         if planned.seq >= count:
             break
         mention = source.mention(planned)
-        out.append(mention.model_copy(update={"received_at": FROZEN - timedelta(minutes=count - planned.seq)}))
+        out.append(
+            mention.model_copy(
+                update={"received_at": FROZEN - timedelta(minutes=count - planned.seq)}
+            )
+        )
     return out
 
 

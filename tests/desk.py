@@ -27,15 +27,25 @@ async def seed(loaded: Loaded, engine: Engine, mentions: list[Mention]) -> list[
         return await ingest(store, engine, mentions)
 
 
-async def desk(tmp_path: Path, engine: Engine, count: int = 12, extra: str = "",
-               mentions: list[Mention] | None = None) -> DeskApp:
+async def desk(
+    tmp_path: Path,
+    engine: Engine,
+    count: int = 12,
+    extra: str = "",
+    mentions: list[Mention] | None = None,
+) -> DeskApp:
     """A desk on a fresh database seeded with demo (or given) mentions; no live ingest."""
     loaded = settings_for(tmp_path, extra)
     await seed(loaded, engine, mentions if mentions is not None else demo_mentions(count))
     return DeskApp(loaded, engine, clock=lambda: FROZEN, ingest=False)
 
 
-def desk_sync(tmp_path: Path, engine: Engine, count: int = 12, extra: str = "",
-              mentions: list[Mention] | None = None) -> DeskApp:
+def desk_sync(
+    tmp_path: Path,
+    engine: Engine,
+    count: int = 12,
+    extra: str = "",
+    mentions: list[Mention] | None = None,
+) -> DeskApp:
     """`desk` for synchronous tests (snapshots run their own event loop)."""
     return asyncio.run(desk(tmp_path, engine, count, extra, mentions))

@@ -14,7 +14,10 @@ HOSTILE = "[@click=app.quit]boom[/] \x1b]52;c;aGk=\x07 [/oops]"
 
 def triage(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "tui.cli", *args], capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "tui.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, **(env or {})},
     )
 
@@ -51,7 +54,8 @@ def test_ingest_twice_stores_nothing_twice(tmp_path: Path) -> None:
     triage("ingest", "--once", "--demo", "--db", str(db))  # resumes from the cursor
     with sqlite3.connect(db) as conn:
         total, distinct = conn.execute(
-            "SELECT count(*), count(DISTINCT native_id) FROM mentions").fetchone()
+            "SELECT count(*), count(DISTINCT native_id) FROM mentions"
+        ).fetchone()
     assert total == distinct == 40
 
 
@@ -73,7 +77,8 @@ def test_export_csv_has_a_header_and_one_row_per_decision(tmp_path: Path) -> Non
     triage("ingest", "--once", "--demo", "--db", str(db))
     with sqlite3.connect(db) as conn:
         conn.execute(
-            "INSERT INTO decisions (mention_id, actor, action, decided_at, status_before, status_after)"
+            "INSERT INTO decisions (mention_id, actor, action, decided_at, status_before,"
+            " status_after)"
             " VALUES (1, 'pat', 'tag', '2026-11-26T10:00:00.000000Z', 'new', 'done')"
         )
     out = triage("export", "decisions", "--format", "csv", "--db", str(db)).stdout.splitlines()

@@ -61,7 +61,9 @@ async def test_j_k_move_and_the_detail_follows(tmp_path: Path, engine: Engine) -
         queue = app.query_one(QueueList)
         assert queue.cursor == 1
         with sqlite3.connect(app.settings.db) as db:
-            (text,) = db.execute("SELECT text FROM mentions WHERE id = ?", (app.model.ids[1],)).fetchone()
+            (text,) = db.execute(
+                "SELECT text FROM mentions WHERE id = ?", (app.model.ids[1],)
+            ).fetchone()
         assert text in _detail_text(app)
 
 
@@ -90,7 +92,9 @@ async def test_escape_cancels_a_dismissal(tmp_path: Path, engine: Engine) -> Non
         assert _decisions(app) == []
 
 
-async def test_undo_reverses_the_last_decision_and_returns_to_it(tmp_path: Path, engine: Engine) -> None:
+async def test_undo_reverses_the_last_decision_and_returns_to_it(
+    tmp_path: Path, engine: Engine
+) -> None:
     app = await desk(tmp_path, engine)
     async with app.run_test(size=(120, 30)) as pilot:
         await pilot.pause()
@@ -151,10 +155,14 @@ async def test_hostile_mention_shows_literally_and_a_click_only_selects(
     tmp_path: Path, engine: Engine
 ) -> None:
     [base] = demo_mentions(1)
-    evil = base.model_copy(update={
-        "text": HOSTILE, "title": None, "native_id": "evil",
-        "author": Author(handle="[b]x[/b]", display_name="[@click=app.quit]name"),
-    })
+    evil = base.model_copy(
+        update={
+            "text": HOSTILE,
+            "title": None,
+            "native_id": "evil",
+            "author": Author(handle="[b]x[/b]", display_name="[@click=app.quit]name"),
+        }
+    )
     app = await desk(tmp_path, engine, mentions=[*demo_mentions(3), evil])
     async with app.run_test(size=(120, 30)) as pilot:
         await pilot.pause()

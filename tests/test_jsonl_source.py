@@ -12,7 +12,9 @@ from tests.conftest import FROZEN, demo_mentions
 
 
 def _source(path: Path, **kw: object) -> JsonlSource:
-    return JsonlSource(JsonlConfig(name="pipe", type="jsonl", path=path, **kw), clock=lambda: FROZEN)  # type: ignore[arg-type]
+    return JsonlSource(
+        JsonlConfig(name="pipe", type="jsonl", path=path, **kw), clock=lambda: FROZEN
+    )
 
 
 async def _all(source: JsonlSource, cursor: str | None = None) -> list[Upsert]:
@@ -47,7 +49,11 @@ async def test_bad_lines_are_located_counted_and_skipped(tmp_path: Path) -> None
     path.write_bytes(("\n".join(lines) + "\n").encode() + b'{"native_id": "\xff\xfe"}\n')
     source = _source(path)
     got = await _all(source)
-    assert [e.mention.native_id for e in got] == ["ok1", "ok2", "\ufffd\ufffd"]  # bad UTF-8 replaced
+    assert [e.mention.native_id for e in got] == [
+        "ok1",
+        "ok2",
+        "\ufffd\ufffd",
+    ]  # bad UTF-8 replaced
     assert source.health.malformed == 3
     assert source.health.errors[0].startswith(f"{path}:2: not JSON")
     assert source.health.errors[1] == f"{path}:3: expected a JSON object, got list"

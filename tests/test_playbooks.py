@@ -25,7 +25,10 @@ def test_outage_report_is_escalated_urgently_and_explains_itself(engine: Engine)
     mention = mention.model_copy(update={"text": "Is Acme down? Getting 502 errors on the web app"})
     top = engine.suggest(mention)[0]
     assert (top.rule_id, top.action, top.params["team"], top.priority) == (
-        "outage-report", "escalate", "sre-oncall", "urgent",
+        "outage-report",
+        "escalate",
+        "sre-oncall",
+        "urgent",
     )
     assert top.why == 'mentions "down", "502"'
 
@@ -62,7 +65,8 @@ BROKEN = {
         "bad_template.toml:5: rules.0.then.reply: Value error, unknown template field $author",
     ),
     "duplicate.toml": (
-        'id = "x"\n[[rules]]\nid = "r"\nthen.action = "tag"\n[[rules]]\nid = "r"\nthen.action = "tag"\n',
+        'id = "x"\n[[rules]]\nid = "r"\nthen.action = "tag"\n'
+        '[[rules]]\nid = "r"\nthen.action = "tag"\n',
         "duplicate.toml:6: rules.1.id: duplicate rule id 'r'",
     ),
     "wrong_type.toml": (

@@ -52,9 +52,15 @@ def test_lone_surrogates_are_dropped() -> None:
 def test_sanitize_mention_cleans_every_display_field_and_keeps_raw() -> None:
     raw = {"content": HOSTILE}
     mention = Mention(
-        source="mastodon", source_name="m", native_id="1", created_at=datetime.now(UTC),
-        author=Author(handle="x\x1b[2Jy", display_name="\u202eevil"), text=HOSTILE,
-        title="t\x07", links=("https://a.example/\x1b[1m",), raw=raw,
+        source="mastodon",
+        source_name="m",
+        native_id="1",
+        created_at=datetime.now(UTC),
+        author=Author(handle="x\x1b[2Jy", display_name="\u202eevil"),
+        text=HOSTILE,
+        title="t\x07",
+        links=("https://a.example/\x1b[1m",),
+        raw=raw,
     )
     clean = sanitize_mention(mention)
     assert clean.author.handle == "xy"

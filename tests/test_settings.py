@@ -25,10 +25,16 @@ def test_no_config_runs_the_demo_on_a_demo_database(tmp_path: Path) -> None:
     assert loaded.settings.db == tmp_path / "xdg-data" / "triage" / "demo.db"
 
 
-def test_config_file_env_and_flags_in_that_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_config_file_env_and_flags_in_that_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = _write(tmp_path, f'actor = "from-file"\ndb = "file.db"\n{JSONL}')
     loaded = load(path)
-    assert (loaded.settings.actor, loaded.settings.db, loaded.demo) == ("from-file", Path("file.db"), False)
+    assert (loaded.settings.actor, loaded.settings.db, loaded.demo) == (
+        "from-file",
+        Path("file.db"),
+        False,
+    )
     monkeypatch.setenv("TRIAGE_ACTOR", "from-env")
     monkeypatch.setenv("TRIAGE_PLAYBOOKS__BUNDLED", "false")
     loaded = load(path)
@@ -37,7 +43,9 @@ def test_config_file_env_and_flags_in_that_order(tmp_path: Path, monkeypatch: py
     assert load(path, actor="from-flag").settings.actor == "from-flag"
 
 
-def test_triage_config_env_var_names_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_triage_config_env_var_names_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TRIAGE_CONFIG", str(_write(tmp_path, JSONL)))
     assert [s.name for s in load().sources] == ["pipe"]
 
@@ -53,13 +61,19 @@ def test_demo_flag_forces_the_demo_without_touching_the_real_database(tmp_path: 
     [
         ("actor = \n", "config.toml:1: TOML syntax: "),
         ('colour = "red"\n', "config.toml:1: colour: Extra inputs are not permitted"),
-        ('[[sources]]\nname = "x"\ntype = "carrier-pigeon"\n',
-         "config.toml:3: sources.0.type: unknown source type 'carrier-pigeon' (known: "),
-        ('[[sources]]\nname = "pipe"\ntype = "jsonl"\n',
-         "config.toml:1: sources.0.path: Field required"),
-        ('[[sources]]\nname = "pipe"\ntype = "jsonl"\npath = "a"\nspeed = -1\n',
-         "config.toml:5: sources.0.speed: Input should be greater than 0"),
-        (f'{JSONL}{JSONL}', "config.toml:6: sources.1.name: duplicate source name 'pipe'"),
+        (
+            '[[sources]]\nname = "x"\ntype = "carrier-pigeon"\n',
+            "config.toml:3: sources.0.type: unknown source type 'carrier-pigeon' (known: ",
+        ),
+        (
+            '[[sources]]\nname = "pipe"\ntype = "jsonl"\n',
+            "config.toml:1: sources.0.path: Field required",
+        ),
+        (
+            '[[sources]]\nname = "pipe"\ntype = "jsonl"\npath = "a"\nspeed = -1\n',
+            "config.toml:5: sources.0.speed: Input should be greater than 0",
+        ),
+        (f"{JSONL}{JSONL}", "config.toml:6: sources.1.name: duplicate source name 'pipe'"),
         ('[[views]]\nquery = "status:new"\n', "config.toml:1: views.0.name: Field required"),
     ],
 )
@@ -70,5 +84,5 @@ def test_bad_config_names_file_line_and_field(tmp_path: Path, text: str, expecte
 
 
 def test_explicit_missing_config_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="nope.toml: no such config file"):
+    with pytest.raises(ConfigError, match=r"nope\.toml: no such config file"):
         load(tmp_path / "nope.toml")

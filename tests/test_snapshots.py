@@ -30,10 +30,13 @@ def test_empty_queue(snap_compare: Any, tmp_path: Path, engine: Engine) -> None:
 
 def test_hostile_mention_detail(snap_compare: Any, tmp_path: Path, engine: Engine) -> None:
     [base] = demo_mentions(1)
-    evil = base.model_copy(update={
-        "text": HOSTILE, "title": None,
-        "author": Author(handle="[b]x[/b]", display_name="[@click=app.quit]name", followers=12),
-    })
+    evil = base.model_copy(
+        update={
+            "text": HOSTILE,
+            "title": None,
+            "author": Author(handle="[b]x[/b]", display_name="[@click=app.quit]name", followers=12),
+        }
+    )
     assert snap_compare(desk_sync(tmp_path, engine, mentions=[evil]), terminal_size=(120, 24))
 
 

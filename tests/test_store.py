@@ -9,8 +9,8 @@ import pytest
 
 from playbooks import Engine
 from sources.contract import Health, HealthState
-from tui.store import DecisionRefused, IngestBatch, Prepared, SourceStatus, Store, StoreError
 from tests.conftest import demo_mentions, ingest
+from tui.store import DecisionRefused, IngestBatch, Prepared, SourceStatus, Store, StoreError
 
 
 def _sql(store: Store, query: str, *args: object) -> list[tuple[object, ...]]:
@@ -40,7 +40,9 @@ async def test_ingest_is_idempotent(store: Store, engine: Engine) -> None:
     assert _sql(store, "SELECT count(DISTINCT mention_id) FROM suggestions") == [(40,)]
 
 
-async def test_an_edit_updates_the_row_and_keeps_its_suggestions(store: Store, engine: Engine) -> None:
+async def test_an_edit_updates_the_row_and_keeps_its_suggestions(
+    store: Store, engine: Engine
+) -> None:
     [mention] = demo_mentions(1)
     [mention_id] = await ingest(store, engine, [mention])
     before = _sql(store, "SELECT id, rule_id FROM suggestions")
@@ -69,7 +71,9 @@ async def test_cursor_and_health_are_saved_with_the_batch(store: Store) -> None:
 async def test_decision_outcomes_against_the_suggestion(store: Store, engine: Engine) -> None:
     ids = await ingest(store, engine, demo_mentions(4))
     outcomes = []
-    for mention_id, how in zip(ids, ("accepted", "edited", "overridden", "none_offered"), strict=True):
+    for mention_id, how in zip(
+        ids, ("accepted", "edited", "overridden", "none_offered"), strict=True
+    ):
         detail = await store.detail(mention_id)
         assert detail is not None
         top = detail.suggestions[0]
@@ -80,24 +84,38 @@ async def test_decision_outcomes_against_the_suggestion(store: Store, engine: En
         if how == "overridden":
             action = "snooze" if top.action != "snooze" else "tag"
         record = await store.decide(
-            mention_id, actor="pat", action=action, params=params,
-            suggestion_id=None if how == "none_offered" else top.id, view="Inbox",
+            mention_id,
+            actor="pat",
+            action=action,
+            params=params,
+            suggestion_id=None if how == "none_offered" else top.id,
+            view="Inbox",
         )
         outcomes.append(record.outcome)
     assert outcomes == ["accepted", "edited", "overridden", "none_offered"]
     assert _sql(store, "SELECT count(*) FROM decisions WHERE actor = 'pat'") == [(4,)]
 
 
-async def test_decisions_are_append_only_in_the_database_itself(store: Store, engine: Engine) -> None:
+async def test_decisions_are_append_only_in_the_database_itself(
+    store: Store, engine: Engine
+) -> None:
     [mention_id] = await ingest(store, engine, demo_mentions(1))
     await store.decide(mention_id, actor="pat", action="tag")
-    with sqlite3.connect(store.path) as db, pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with (
+        sqlite3.connect(store.path) as db,
+        pytest.raises(sqlite3.IntegrityError, match="append-only"),
+    ):
         db.execute("UPDATE decisions SET actor = 'mallory'")
-    with sqlite3.connect(store.path) as db, pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with (
+        sqlite3.connect(store.path) as db,
+        pytest.raises(sqlite3.IntegrityError, match="append-only"),
+    ):
         db.execute("DELETE FROM decisions")
 
 
-async def test_undo_logs_a_reversing_decision_and_restores_status(store: Store, engine: Engine) -> None:
+async def test_undo_logs_a_reversing_decision_and_restores_status(
+    store: Store, engine: Engine
+) -> None:
     [mention_id] = await ingest(store, engine, demo_mentions(1))
     done = await store.decide(mention_id, actor="pat", action="escalate", params={"team": "sre"})
     undo = await store.undo_last("pat", view="Inbox")
@@ -128,7 +146,9 @@ async def test_queue_order_is_most_urgent_then_oldest(store: Store, engine: Engi
     assert ranks == sorted(ranks)
 
 
-async def test_unknown_action_and_foreign_suggestion_are_refused(store: Store, engine: Engine) -> None:
+async def test_unknown_action_and_foreign_suggestion_are_refused(
+    store: Store, engine: Engine
+) -> None:
     a, b = await ingest(store, engine, demo_mentions(2))
     detail_b = await store.detail(b)
     assert detail_b is not None
@@ -141,7 +161,9 @@ async def test_unknown_action_and_foreign_suggestion_are_refused(store: Store, e
 async def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "notes.db"
     path.write_text("this is not sqlite " * 100)
-    with pytest.raises(StoreError, match="notes.db: cannot open database: file is not a database"):
+    with pytest.raises(
+        StoreError, match=r"notes\.db: cannot open database: file is not a database"
+    ):
         await Store.open(path)
 
 

@@ -95,7 +95,8 @@ class DeskApp(App[int]):
         if self.loaded.demo:
             self.notify(
                 "No config found: running the demo source against the demo database.",
-                title="Demo mode", markup=False,
+                title="Demo mode",
+                markup=False,
             )
 
     def on_resize(self) -> None:
@@ -112,13 +113,18 @@ class DeskApp(App[int]):
             self.notify(
                 f"[keys] in config: unknown binding id {unknown[0]!r}; "
                 f"known: {', '.join(sorted(known))}",
-                severity="error", markup=False, timeout=15,
+                severity="error",
+                markup=False,
+                timeout=15,
             )
         self.set_keymap({k: v for k, v in self.settings.keys.items() if k in known})
 
     async def _ingest(self) -> None:
         runner = IngestRunner(
-            self.store, self.loaded.sources, lambda: self.engine, on_batch=self._arrived,
+            self.store,
+            self.loaded.sources,
+            lambda: self.engine,
+            on_batch=self._arrived,
             clock=self.clock,
         )
         await runner.run()
@@ -155,7 +161,9 @@ class DeskApp(App[int]):
             for v in self.views
         ]
         health = [(s.name, s.health.state.value, s.health.malformed) for s in self.loaded.sources]
-        self.query_one(StatusBar).show(self.views, self.current_view, counts, health, self.loaded.demo)
+        self.query_one(StatusBar).show(
+            self.views, self.current_view, counts, health, self.loaded.demo
+        )
 
     async def on_queue_list_need_rows(self, message: QueueList.NeedRows) -> None:
         self.model.update(await self.store.queue_rows(message.ids))
@@ -207,15 +215,21 @@ class DeskApp(App[int]):
     ) -> None:
         try:
             record = await self.store.decide(
-                mention_id, actor=self.settings.actor, action=action, params=params,
-                suggestion_id=top.id if top else None, view=self.view.name,
+                mention_id,
+                actor=self.settings.actor,
+                action=action,
+                params=params,
+                suggestion_id=top.id if top else None,
+                view=self.view.name,
                 shown_at=self._shown.get(mention_id),
             )
         except DecisionRefused as exc:
             self.notify(str(exc), severity="warning", markup=False)
             return
         # Committed: only now does the screen say so.
-        self.notify(f"{_label(action, params)} — {record.outcome}, logged as #{record.id}", markup=False)
+        self.notify(
+            f"{_label(action, params)} — {record.outcome}, logged as #{record.id}", markup=False
+        )
         await self.reload()
 
     async def action_undo(self) -> None:
@@ -251,7 +265,9 @@ class DeskApp(App[int]):
         for key, active in self.active_bindings.items():
             binding = active.binding
             name = binding.id or binding.action
-            keys.setdefault(name, []).append(self.get_key_display(binding) if key == binding.key else key)
+            keys.setdefault(name, []).append(
+                self.get_key_display(binding) if key == binding.key else key
+            )
             descriptions[name] = binding.description
         rows = [(", ".join(keys[n]), f"{descriptions[n]}  ({n})") for n in keys if descriptions[n]]
         self.push_screen(HelpScreen(rows))

@@ -27,16 +27,21 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument("--demo", action="store_true", help="run the demo source and database")
 
     top = argparse.ArgumentParser(
-        prog="triage", parents=[common],
+        prog="triage",
+        parents=[common],
         description="Live social-media mention triage. With no command, opens the desk.",
     )
     top.add_argument("--version", action="version", version=f"%(prog)s {version('mention-triage')}")
     sub = top.add_subparsers(dest="command", metavar="COMMAND")
 
-    ingest = sub.add_parser("ingest", parents=[common], help="fetch sources, apply playbooks, store")
+    ingest = sub.add_parser(
+        "ingest", parents=[common], help="fetch sources, apply playbooks, store"
+    )
     ingest.add_argument("--once", action="store_true", help="fetch what is there now, then exit")
 
-    export = sub.add_parser("export", parents=[common], help="write mentions or decisions to stdout")
+    export = sub.add_parser(
+        "export", parents=[common], help="write mentions or decisions to stdout"
+    )
     export.add_argument("what", choices=["mentions", "decisions"])
     export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
     return top

@@ -69,7 +69,9 @@ class IngestRunner:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _pump(self, source: Source[Any], queue: asyncio.Queue[_Item | object], once: bool) -> None:
+    async def _pump(
+        self, source: Source[Any], queue: asyncio.Queue[_Item | object], once: bool
+    ) -> None:
         failures = 0
         while True:
             try:
@@ -113,7 +115,11 @@ class IngestRunner:
                 break
             timeout = deadline - asyncio.get_running_loop().time()
             try:
-                entry = queue.get_nowait() if timeout <= 0 else await asyncio.wait_for(queue.get(), timeout)
+                entry = (
+                    queue.get_nowait()
+                    if timeout <= 0
+                    else await asyncio.wait_for(queue.get(), timeout)
+                )
             except (TimeoutError, asyncio.QueueEmpty):
                 break
         return items, finished

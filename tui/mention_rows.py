@@ -3,24 +3,62 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sources.model import Author, Engagement, Mention
 from tui.timefmt import iso, opt_iso, opt_parse, parse
 
 COLUMNS = (
-    "source", "source_name", "native_id", "kind", "url", "published_at", "received_at",
-    "edited_at", "deleted", "author_id", "author_handle", "author_name", "author_url",
-    "author_followers", "author_bot", "text", "title", "language", "content_warning",
-    "in_reply_to_id", "thread_id", "hashtags", "mentioned_handles", "links", "engagement", "raw",
+    "source",
+    "source_name",
+    "native_id",
+    "kind",
+    "url",
+    "published_at",
+    "received_at",
+    "edited_at",
+    "deleted",
+    "author_id",
+    "author_handle",
+    "author_name",
+    "author_url",
+    "author_followers",
+    "author_bot",
+    "text",
+    "title",
+    "language",
+    "content_warning",
+    "in_reply_to_id",
+    "thread_id",
+    "hashtags",
+    "mentioned_handles",
+    "links",
+    "engagement",
+    "raw",
 )
 # What an edit may change (identity, times of first sight and the raw record of first sight stay).
 EDITABLE = (
-    "url", "edited_at", "deleted", "author_name", "author_followers", "text", "title",
-    "language", "content_warning", "hashtags", "mentioned_handles", "links", "engagement",
+    "url",
+    "edited_at",
+    "deleted",
+    "author_name",
+    "author_followers",
+    "text",
+    "title",
+    "language",
+    "content_warning",
+    "hashtags",
+    "mentioned_handles",
+    "links",
+    "engagement",
 )
+
+
+class RowLike(Protocol):
+    """sqlite3.Row, aiosqlite.Row or a dict: anything indexable by column name."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
 
 
 def _json(value: Any) -> str:
@@ -59,7 +97,7 @@ def to_row(mention: Mention, received_at: datetime) -> dict[str, Any]:
     }
 
 
-def from_row(row: Mapping[str, Any]) -> Mention:
+def from_row(row: RowLike) -> Mention:
     bot = row["author_bot"]
     return Mention(
         source=row["source"],

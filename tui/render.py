@@ -77,7 +77,9 @@ def queue_segments(
         Segment(" "),
         Segment(fit(sla.rjust(SLA_WIDTH), SLA_WIDTH), styles["overdue" if overdue else "meta"]),
         Segment(" "),
-        Segment(fit(source if len(source) <= source_width else short, source_width), styles["meta"]),
+        Segment(
+            fit(source if len(source) <= source_width else short, source_width), styles["meta"]
+        ),
         Segment(" "),
         Segment(fit(row.author, author_width), styles["author"]),
         Segment(" "),
@@ -95,7 +97,8 @@ def detail_content(detail: Detail, now: datetime) -> Content:
     who = author.display_name or author.handle
     followers = f" · {author.followers:,} followers" if author.followers is not None else ""
     parts: list[str | tuple[str, str]] = [
-        (safe(who), "bold"), f"  {safe(author.handle)}{followers}\n",
+        (safe(who), "bold"),
+        f"  {safe(author.handle)}{followers}\n",
         (f"{m.source} · {m.source_name} · {m.kind}", "dim"),
         (f" · {m.language}" if m.language else "", "dim"),
         (f" · published {m.created_at:%Y-%m-%d %H:%M} UTC\n", "dim"),
@@ -145,5 +148,7 @@ def _history_parts(detail: Detail) -> list[str | tuple[str, str]]:
     parts: list[str | tuple[str, str]] = [("\nHistory\n", "bold $accent")]
     for d in detail.decisions:
         how = f" ({d.outcome})" if d.outcome else ""
-        parts.append((f"  {d.decided_at:%H:%M:%S} {safe(d.actor)}: {d.action}{how} → {d.status_after}\n", ""))
+        parts.append(
+            (f"  {d.decided_at:%H:%M:%S} {safe(d.actor)}: {d.action}{how} → {d.status_after}\n", "")
+        )
     return parts

@@ -23,7 +23,7 @@ MIGRATIONS: tuple[str, ...] = (
         kind              TEXT NOT NULL,
         url               TEXT,
         published_at      TEXT NOT NULL,
-        received_at       TEXT NOT NULL,            -- received_at - published_at = detection latency
+        received_at       TEXT NOT NULL,            -- minus published_at: detection latency
         edited_at         TEXT,
         deleted           INTEGER NOT NULL DEFAULT 0,
         author_id         TEXT,

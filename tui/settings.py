@@ -28,7 +28,9 @@ from sources import registry
 from sources.contract import Source
 
 APP = "triage"
-_FILE_DATA: ContextVar[dict[str, Any]] = ContextVar("triage_file_settings", default={})
+# The config file's contents for the Settings() call in progress (pydantic-settings builds its
+# sources in a classmethod, so this is how a per-call file reaches it).
+_FILE_DATA: ContextVar[dict[str, Any] | None] = ContextVar("triage_file_settings", default=None)
 
 
 class ConfigError(Exception):
@@ -81,7 +83,9 @@ class Settings(BaseSettings):
         env_prefix="TRIAGE_", env_nested_delimiter="__", extra="forbid", validate_default=True
     )
 
-    actor: str = Field(default_factory=default_actor, min_length=1, description="Logged on decisions.")
+    actor: str = Field(
+        default_factory=default_actor, min_length=1, description="Logged on decisions."
+    )
     db: Path = Field(default_factory=lambda: data_dir() / "triage.db")
     sources: list[dict[str, Any]] = Field(default=[], description="[[sources]] tables.")
     playbooks: PlaybookSettings = PlaybookSettings()
@@ -97,7 +101,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        file_settings = InitSettingsSource(settings_cls, init_kwargs=_FILE_DATA.get())
+        file_settings = InitSettingsSource(settings_cls, init_kwargs=_FILE_DATA.get() or {})
         return init_settings, env_settings, file_settings
 
 
@@ -113,7 +117,10 @@ DEMO_SOURCE: dict[str, Any] = {"name": "demo", "type": "demo"}
 
 
 def load(
-    config: Path | None = None, *, db: Path | None = None, actor: str | None = None,
+    config: Path | None = None,
+    *,
+    db: Path | None = None,
+    actor: str | None = None,
     demo: bool = False,
 ) -> Loaded:
     """Resolve the settings and build the configured sources, or raise ConfigError."""
@@ -172,7 +179,11 @@ def _build_sources(settings: Settings, path: Path, text: str | None) -> list[Sou
             continue
         if source.name in names:
             line = locate(text, ("sources", index, "name")) if text else None
-            errors.append(LocatedError(path, line, f"sources.{index}.name", f"duplicate source name {source.name!r}"))
+            errors.append(
+                LocatedError(
+                    path, line, f"sources.{index}.name", f"duplicate source name {source.name!r}"
+                )
+            )
             continue
         names.add(source.name)
         built.append(source)

@@ -80,7 +80,10 @@ def _now() -> datetime:
 
 class Store:
     def __init__(
-        self, path: Path, writer: aiosqlite.Connection | None, reader: aiosqlite.Connection,
+        self,
+        path: Path,
+        writer: aiosqlite.Connection | None,
+        reader: aiosqlite.Connection,
         clock: Clock,
     ) -> None:
         self.path = path
@@ -94,7 +97,7 @@ class Store:
     @classmethod
     async def open(cls, path: Path, *, readonly: bool = False, clock: Clock = _now) -> Store:
         """Open (and, unless read-only, create and migrate) the database at `path`."""
-        if readonly and not path.exists():
+        if readonly and not path.exists():  # noqa: ASYNC240 - one stat, before any thread
             raise StoreError(f"{path}: no such database")
         opened: list[aiosqlite.Connection] = []
         try:
@@ -283,8 +286,18 @@ class Store:
             status = await _status(db, mention_id)
             suggestion = await _suggestion_by_id(db, suggestion_id, mention_id)
             return await self._log(
-                db, mention_id, actor, action, params, suggestion, outcome_of(suggestion, action, params),
-                None, view, shown_at, status, STATUS_AFTER[action],
+                db,
+                mention_id,
+                actor,
+                action,
+                params,
+                suggestion,
+                outcome_of(suggestion, action, params),
+                None,
+                view,
+                shown_at,
+                status,
+                STATUS_AFTER[action],
             )
 
     async def undo_last(self, actor: str, *, view: str | None = None) -> DecisionRecord:
@@ -301,15 +314,34 @@ class Store:
                 raise DecisionRefused("cannot undo: the mention was decided again since")
             status = await _status(db, target.mention_id)
             return await self._log(
-                db, target.mention_id, actor, "undo", {"reverses": target.action}, None, None,
-                target.id, view, None, status, target.status_before,
+                db,
+                target.mention_id,
+                actor,
+                "undo",
+                {"reverses": target.action},
+                None,
+                None,
+                target.id,
+                view,
+                None,
+                status,
+                target.status_before,
             )
 
     async def _log(
-        self, db: aiosqlite.Connection, mention_id: int, actor: str, action: str,
-        params: dict[str, Any], suggestion: SuggestionRecord | None, outcome: str | None,
-        reverses_id: int | None, view: str | None, shown_at: datetime | None,
-        status_before: str, status_after: str,
+        self,
+        db: aiosqlite.Connection,
+        mention_id: int,
+        actor: str,
+        action: str,
+        params: dict[str, Any],
+        suggestion: SuggestionRecord | None,
+        outcome: str | None,
+        reverses_id: int | None,
+        view: str | None,
+        shown_at: datetime | None,
+        status_before: str,
+        status_after: str,
     ) -> DecisionRecord:
         now = self.clock()
         sql = """
@@ -317,9 +349,18 @@ class Store:
                 reverses_id, view, shown_at, decided_at, status_before, status_after)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *"""
         args = (
-            mention_id, actor, action, json.dumps(params, ensure_ascii=False),
-            suggestion.id if suggestion else None, outcome, reverses_id, view,
-            opt_iso(shown_at), iso(now), status_before, status_after,
+            mention_id,
+            actor,
+            action,
+            json.dumps(params, ensure_ascii=False),
+            suggestion.id if suggestion else None,
+            outcome,
+            reverses_id,
+            view,
+            opt_iso(shown_at),
+            iso(now),
+            status_before,
+            status_after,
         )
         async with db.execute(sql, args) as cur:
             row = await cur.fetchone()
@@ -406,7 +447,10 @@ async def _ids_for(
     for source_name, natives in by_source.items():
         for chunk in _chunks(natives):
             marks = ",".join("?" * len(chunk))
-            sql = f"SELECT id, native_id FROM mentions WHERE source_name = ? AND native_id IN ({marks})"
+            sql = (
+                "SELECT id, native_id FROM mentions "
+                f"WHERE source_name = ? AND native_id IN ({marks})"
+            )
             async with db.execute(sql, (source_name, *chunk)) as cur:
                 for row in await cur.fetchall():
                     found[(source_name, row[1])] = row[0]
@@ -420,7 +464,9 @@ _INSERT_MENTION = (
 )
 
 
-async def _insert_mentions(db: aiosqlite.Connection, items: Iterable[Prepared], now: datetime) -> None:
+async def _insert_mentions(
+    db: aiosqlite.Connection, items: Iterable[Prepared], now: datetime
+) -> None:
     rows = []
     for item in items:
         row = to_row(item.mention, now)
@@ -433,18 +479,31 @@ async def _insert_mentions(db: aiosqlite.Connection, items: Iterable[Prepared], 
 
 
 async def _insert_suggestions(
-    db: aiosqlite.Connection, fresh: dict[tuple[str, str], Prepared],
-    ids: dict[tuple[str, str], int], now: datetime,
+    db: aiosqlite.Connection,
+    fresh: dict[tuple[str, str], Prepared],
+    ids: dict[tuple[str, str], int],
+    now: datetime,
 ) -> None:
     rows = []
     for key, item in fresh.items():
         received = item.mention.received_at or now
         for rank, s in enumerate(item.suggestions):
             due = opt_iso(received + s.sla) if s.sla else None
-            rows.append((
-                ids[key], rank, s.playbook_id, s.playbook_version, s.rule_id, s.action,
-                json.dumps(s.params, ensure_ascii=False), s.priority, due, s.why, iso(now),
-            ))
+            rows.append(
+                (
+                    ids[key],
+                    rank,
+                    s.playbook_id,
+                    s.playbook_version,
+                    s.rule_id,
+                    s.action,
+                    json.dumps(s.params, ensure_ascii=False),
+                    s.priority,
+                    due,
+                    s.why,
+                    iso(now),
+                )
+            )
     await db.executemany(
         "INSERT INTO suggestions (mention_id, rank, playbook_id, playbook_version, rule_id, "
         "action, params, priority, sla_due_at, why, created_at) "
@@ -476,16 +535,27 @@ async def _apply_deletes(db: aiosqlite.Connection, deletes: list[tuple[str, str]
     if not deletes:
         return []
     ids = await _ids_for(db, deletes)
-    await db.executemany("UPDATE mentions SET deleted = 1 WHERE id = ?", [(i,) for i in ids.values()])
+    await db.executemany(
+        "UPDATE mentions SET deleted = 1 WHERE id = ?", [(i,) for i in ids.values()]
+    )
     return list(ids.values())
 
 
-async def _save_sources(db: aiosqlite.Connection, sources: list[SourceStatus], now: datetime) -> None:
+async def _save_sources(
+    db: aiosqlite.Connection, sources: list[SourceStatus], now: datetime
+) -> None:
     rows = [
         (
-            s.name, s.type, s.cursor, s.health.state.value, opt_iso(s.health.last_success),
-            s.health.last_error, opt_iso(s.health.retry_at), s.health.received,
-            s.health.malformed, iso(now),
+            s.name,
+            s.type,
+            s.cursor,
+            s.health.state.value,
+            opt_iso(s.health.last_success),
+            s.health.last_error,
+            opt_iso(s.health.retry_at),
+            s.health.received,
+            s.health.malformed,
+            iso(now),
         )
         for s in sources
     ]
@@ -554,18 +624,32 @@ def _queue_row(row: aiosqlite.Row) -> QueueRow:
 
 def _suggestion_record(row: aiosqlite.Row) -> SuggestionRecord:
     return SuggestionRecord(
-        id=row["id"], rank=row["rank"], playbook_id=row["playbook_id"],
-        playbook_version=row["playbook_version"], rule_id=row["rule_id"], action=row["action"],
-        params=json.loads(row["params"]), priority=row["priority"],
-        sla_due_at=opt_parse(row["sla_due_at"]), why=row["why"],
+        id=row["id"],
+        rank=row["rank"],
+        playbook_id=row["playbook_id"],
+        playbook_version=row["playbook_version"],
+        rule_id=row["rule_id"],
+        action=row["action"],
+        params=json.loads(row["params"]),
+        priority=row["priority"],
+        sla_due_at=opt_parse(row["sla_due_at"]),
+        why=row["why"],
     )
 
 
 def _decision_record(row: aiosqlite.Row) -> DecisionRecord:
     return DecisionRecord(
-        id=row["id"], mention_id=row["mention_id"], actor=row["actor"], action=row["action"],
-        params=json.loads(row["params"]), suggestion_id=row["suggestion_id"],
-        outcome=row["outcome"], reverses_id=row["reverses_id"], view=row["view"],
-        shown_at=opt_parse(row["shown_at"]), decided_at=parse(row["decided_at"]),
-        status_before=row["status_before"], status_after=row["status_after"],
+        id=row["id"],
+        mention_id=row["mention_id"],
+        actor=row["actor"],
+        action=row["action"],
+        params=json.loads(row["params"]),
+        suggestion_id=row["suggestion_id"],
+        outcome=row["outcome"],
+        reverses_id=row["reverses_id"],
+        view=row["view"],
+        shown_at=opt_parse(row["shown_at"]),
+        decided_at=parse(row["decided_at"]),
+        status_before=row["status_before"],
+        status_after=row["status_after"],
     )

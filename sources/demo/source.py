@@ -81,7 +81,9 @@ class DemoSource(Source[DemoConfig]):
         super().__init__(config)
         self.clock = clock or (lambda: datetime.now(UTC))
 
-    async def events(self, cursor: str | None, *, once: bool = False) -> AsyncIterator[MentionEvent]:
+    async def events(
+        self, cursor: str | None, *, once: bool = False
+    ) -> AsyncIterator[MentionEvent]:
         start = int(cursor) if cursor else 0
         quick = self.config.backlog if (once or cursor is None) else 0
         self.health.state = HealthState.OK

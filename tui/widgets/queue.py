@@ -34,9 +34,18 @@ class QueueList(ScrollView, can_focus=True):
         Binding("end,G", "last", "Last", id="last", show=False),
     ]
     COMPONENT_CLASSES = {
-        "queue--cursor", "queue--urgent", "queue--high", "queue--normal", "queue--low",
-        "queue--meta", "queue--overdue", "queue--author", "queue--text", "queue--action",
-        "queue--deleted", "queue--placeholder",
+        "queue--cursor",
+        "queue--urgent",
+        "queue--high",
+        "queue--normal",
+        "queue--low",
+        "queue--meta",
+        "queue--overdue",
+        "queue--author",
+        "queue--text",
+        "queue--action",
+        "queue--deleted",
+        "queue--placeholder",
     }
     DEFAULT_CSS = """
     QueueList { background: $surface; overflow-x: hidden; }
@@ -158,7 +167,11 @@ class QueueList(ScrollView, can_focus=True):
 
     def _request_visible(self) -> None:
         top = int(self.scroll_y)
-        wanted = [i for i in self.model.missing(top, top + self.size.height + 20) if i not in self._requested]
+        wanted = [
+            i
+            for i in self.model.missing(top, top + self.size.height + 20)
+            if i not in self._requested
+        ]
         if wanted:
             self._requested.update(wanted)
             self.post_message(self.NeedRows(wanted))
@@ -168,7 +181,18 @@ class QueueList(ScrollView, can_focus=True):
 
     def _styles(self, on_cursor: bool) -> dict[str, Style]:
         """Rich styles per part of a line; on the cursor line, with the cursor's background."""
-        names = ("urgent", "high", "normal", "low", "meta", "overdue", "author", "text", "action", "deleted")
+        names = (
+            "urgent",
+            "high",
+            "normal",
+            "low",
+            "meta",
+            "overdue",
+            "author",
+            "text",
+            "action",
+            "deleted",
+        )
         styles = {name: self._style(name) for name in names}
         if on_cursor:  # one readable style for the whole line, as DataTable does
             cursor = self.rich_style + self.get_component_rich_style("queue--cursor")

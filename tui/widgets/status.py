@@ -9,8 +9,11 @@ from tui.render import safe
 from tui.views import View
 
 HEALTH_STYLE = {
-    "ok": "$success", "idle": "$success", "starting": "$text-muted",
-    "backing off": "$warning", "rate limited": "$warning",
+    "ok": "$success",
+    "idle": "$success",
+    "starting": "$text-muted",
+    "backing off": "$warning",
+    "rate limited": "$warning",
 }
 
 
