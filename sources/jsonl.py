@@ -15,9 +15,9 @@ import json
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import AfterValidator, Field, ValidationError
 
 from sources.contract import HealthState, Source, SourceConfig
 from sources.model import Mention, MentionEvent, Upsert
@@ -28,7 +28,7 @@ MAX_PAUSE = 300.0  # never sleep longer than this between two replayed lines
 
 class JsonlConfig(SourceConfig):
     type: Literal["jsonl"] = "jsonl"
-    path: Path = Field(description="The .jsonl file to read.")
+    path: Annotated[Path, AfterValidator(Path.expanduser)] = Field(description="The file to read.")
     speed: float | None = Field(
         default=None, gt=0, description="Replay pace: 1 = original, 10 = ten times faster."
     )

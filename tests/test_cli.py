@@ -102,3 +102,11 @@ def test_errors_are_one_line_on_stderr_with_nonzero_exit(tmp_path: Path) -> None
 
     run = triage("export", "mentions", "--db", str(tmp_path / "absent.db"))
     assert run.returncode == 2 and "no such database" in run.stderr
+
+
+def test_global_flags_work_before_and_after_the_command(tmp_path: Path) -> None:
+    db = tmp_path / "flags.db"
+    assert triage("--db", str(db), "ingest", "--once", "--demo").returncode == 0
+    before = triage("--db", str(db), "export", "mentions").stdout.splitlines()
+    after = triage("export", "mentions", "--db", str(db)).stdout.splitlines()
+    assert len(before) == len(after) == 20

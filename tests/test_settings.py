@@ -86,3 +86,16 @@ def test_bad_config_names_file_line_and_field(tmp_path: Path, text: str, expecte
 def test_explicit_missing_config_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"nope\.toml: no such config file"):
         load(tmp_path / "nope.toml")
+
+
+def test_home_directory_paths_are_expanded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    config = _write(
+        tmp_path,
+        'db = "~/t.db"\n[playbooks]\ndirs = ["~/pb"]\n'
+        '[[sources]]\nname = "p"\ntype = "jsonl"\npath = "~/in.jsonl"\n',
+    )
+    loaded = load(config)
+    assert loaded.settings.db == tmp_path / "t.db"
+    assert loaded.settings.playbooks.dirs == [tmp_path / "pb"]
+    assert loaded.sources[0].config.path == tmp_path / "in.jsonl"

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 from playbooks import Engine, bundled_dir, load_paths
 from playbooks.tomlfile import LocatedError
@@ -19,20 +20,35 @@ class CommandError(Exception):
     """A user-facing failure: printed as one line on stderr, exit status 2."""
 
 
-def parser() -> argparse.ArgumentParser:
+def _common(defaults: bool) -> argparse.ArgumentParser:
+    """Flags accepted before and after the command. Subcommands suppress their defaults, so
+    `triage --db X export` keeps X instead of resetting it."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", type=Path, help="config TOML (default: platform config dir)")
-    common.add_argument("--db", type=Path, help="SQLite database (default: platform data dir)")
-    common.add_argument("--as", dest="actor", metavar="NAME", help="actor logged on decisions")
-    common.add_argument("--demo", action="store_true", help="run the demo source and database")
+    none: dict[str, Any] = {} if defaults else {"default": argparse.SUPPRESS}
+    common.add_argument(
+        "--config", type=Path, help="config TOML (default: platform config dir)", **none
+    )
+    common.add_argument(
+        "--db", type=Path, help="SQLite database (default: platform data dir)", **none
+    )
+    common.add_argument(
+        "--as", dest="actor", metavar="NAME", help="actor logged on decisions", **none
+    )
+    common.add_argument(
+        "--demo", action="store_true", help="run the demo source and database", **none
+    )
+    return common
 
+
+def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="triage",
-        parents=[common],
+        parents=[_common(defaults=True)],
         description="Live social-media mention triage. With no command, opens the desk.",
     )
     top.add_argument("--version", action="version", version=f"%(prog)s {version('mention-triage')}")
     sub = top.add_subparsers(dest="command", metavar="COMMAND")
+    common = _common(defaults=False)
 
     ingest = sub.add_parser(
         "ingest", parents=[common], help="fetch sources, apply playbooks, store"

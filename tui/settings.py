@@ -12,10 +12,10 @@ import os
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -56,12 +56,15 @@ def default_actor() -> str:
         return "responder"
 
 
+UserPath = Annotated[Path, AfterValidator(Path.expanduser)]  # "~/x" means the home directory
+
+
 class _Table(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
 class PlaybookSettings(_Table):
-    dirs: list[Path] = Field(default=[], description="Directories (or files) of playbook TOML.")
+    dirs: list[UserPath] = Field(default=[], description="Directories or files of playbook TOML.")
     bundled: bool = Field(default=True, description="Also load the bundled playbooks.")
 
 
@@ -86,7 +89,7 @@ class Settings(BaseSettings):
     actor: str = Field(
         default_factory=default_actor, min_length=1, description="Logged on decisions."
     )
-    db: Path = Field(default_factory=lambda: data_dir() / "triage.db")
+    db: UserPath = Field(default_factory=lambda: data_dir() / "triage.db")
     sources: list[dict[str, Any]] = Field(default=[], description="[[sources]] tables.")
     playbooks: PlaybookSettings = PlaybookSettings()
     views: list[ViewSettings] = Field(default_factory=lambda: list(DEFAULT_VIEWS), min_length=1)
