@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
 from rich.segment import Segment
 
 from playbooks import Engine
@@ -12,6 +13,7 @@ from sources.model import Author
 from tests.conftest import FROZEN, demo_mentions
 from tests.desk import desk, seed, settings_for
 from tui.app import DeskApp
+from tui.store import Store
 from tui.widgets.detail import DetailPane
 from tui.widgets.queue import QueueList
 
@@ -209,3 +211,25 @@ async def test_live_ingest_fills_the_queue(tmp_path: Path, engine: Engine) -> No
                 break
         assert len(app.model) == 15
         assert app.loaded.sources[0].health.state.value == "idle"
+
+
+async def test_a_store_failure_in_ingest_is_shown_not_fatal(
+    tmp_path: Path, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loaded = settings_for(tmp_path)
+    (tmp_path / "in.jsonl").write_text(demo_mentions(1)[0].model_dump_json() + "\n")
+    await seed(loaded, engine, [])
+
+    async def broken(self: Store, batch: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Store, "ingest", broken)
+    app = DeskApp(loaded, engine, clock=lambda: FROZEN)
+    async with app.run_test(size=(120, 30)) as pilot:
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if app.ingest_error:
+                break
+        assert app.ingest_error == "OSError: disk full"
+        assert app.is_running
+        assert "ingest stopped" in str(app.query_one("#status").render())

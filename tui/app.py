@@ -72,6 +72,7 @@ class DeskApp(App[int]):
         self.model = QueueModel()
         self._dirty = False
         self._shown: dict[int, datetime] = {}  # mention id -> first time this actor saw it
+        self.ingest_error: str | None = None
 
     # -- layout and lifecycle -----------------------------------------------------------
 
@@ -127,7 +128,18 @@ class DeskApp(App[int]):
             on_batch=self._arrived,
             clock=self.clock,
         )
-        await runner.run()
+        try:
+            await runner.run()
+        except Exception as exc:  # the store failed (disk full, locked for too long...)
+            self.ingest_error = f"{type(exc).__name__}: {exc}"
+            self.notify(
+                f"Ingest stopped: {self.ingest_error}. Decisions still work; restart to resume.",
+                title="Ingest stopped",
+                severity="error",
+                timeout=30,
+                markup=False,
+            )
+            await self._update_status()
 
     def _arrived(self, result: IngestResult) -> None:
         self.model.forget(result.changed_ids)
@@ -161,6 +173,8 @@ class DeskApp(App[int]):
             for v in self.views
         ]
         health = [(s.name, s.health.state.value, s.health.malformed) for s in self.loaded.sources]
+        if self.ingest_error:
+            health.append(("ingest", "stopped", 0))
         self.query_one(StatusBar).show(
             self.views, self.current_view, counts, health, self.loaded.demo
         )
