@@ -16,7 +16,7 @@ from playbooks.engine import Engine
 from tui import views as view_query
 from tui.ingest import IngestRunner
 from tui.queue_model import QueueModel
-from tui.records import SuggestionRecord
+from tui.records import SuggestionRecord, describe
 from tui.screens.dismiss import DismissScreen
 from tui.screens.help import HelpScreen
 from tui.settings import Loaded
@@ -242,7 +242,7 @@ class DeskApp(App[int]):
             return
         # Committed: only now does the screen say so.
         self.notify(
-            f"{_label(action, params)} — {record.outcome}, logged as #{record.id}", markup=False
+            f"{describe(action, params)} — {record.outcome}, logged as #{record.id}", markup=False
         )
         await self.reload()
 
@@ -274,25 +274,27 @@ class DeskApp(App[int]):
         await self.action_switch_view((self.current_view + step) % len(self.views))
 
     def action_help(self) -> None:
+        """Our bindings in declared order, each with the keys that trigger it right now."""
         keys: dict[str, list[str]] = {}
-        descriptions: dict[str, str] = {}
         for key, active in self.active_bindings.items():
-            binding = active.binding
-            name = binding.id or binding.action
-            keys.setdefault(name, []).append(
-                self.get_key_display(binding) if key == binding.key else key
-            )
-            descriptions[name] = binding.description
-        rows = [(", ".join(keys[n]), f"{descriptions[n]}  ({n})") for n in keys if descriptions[n]]
+            if active.binding.id:
+                display = self.get_key_display(Binding(key, active.binding.action))
+                keys.setdefault(active.binding.id, []).append(display)
+        unused_views = {f"view_{n}" for n in range(len(self.views) + 1, 10)}
+        rows = [
+            (", ".join(keys[b.id]), f"{b.description}  ({b.id})")
+            for b in declared_bindings()
+            if b.id in keys and b.id not in unused_views
+        ]
         self.push_screen(HelpScreen(rows))
+
+
+def declared_bindings() -> list[Binding]:
+    """Every binding the desk declares, in order: queue movement first, then actions."""
+    classes = (QueueList, DeskApp, HelpScreen, DismissScreen)
+    return [b for c in classes for b in c.BINDINGS if isinstance(b, Binding) and b.id]
 
 
 def binding_ids() -> set[str]:
     """Every remappable binding id of the desk."""
-    classes = (DeskApp, QueueList, HelpScreen, DismissScreen)
-    return {b.id for c in classes for b in c.BINDINGS if isinstance(b, Binding) and b.id}
-
-
-def _label(action: str, params: dict[str, Any]) -> str:
-    target = params.get("team") or params.get("reason") or ", ".join(params.get("tags", []))
-    return f"{action} {target}".strip()
+    return {b.id for b in declared_bindings() if b.id}

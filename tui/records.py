@@ -52,14 +52,7 @@ class SuggestionRecord:
     why: str
 
     def label(self) -> str:
-        """'escalate → sre-oncall', 'dismiss (spam)', 'tag needs-review', 'reply'."""
-        if "team" in self.params:
-            return f"{self.action} → {self.params['team']}"
-        if "reason" in self.params:
-            return f"{self.action} ({self.params['reason']})"
-        if self.action == "tag" and self.params.get("tags"):
-            return "tag " + ", ".join(self.params["tags"])
-        return self.action
+        return describe(self.action, self.params)
 
 
 @dataclass(frozen=True)
@@ -91,6 +84,14 @@ class Detail:
     suggestions: list[SuggestionRecord] = field(default_factory=list)
     decisions: list[DecisionRecord] = field(default_factory=list)
     claimed_by: str | None = None
+
+
+def describe(action: str, params: dict[str, Any]) -> str:
+    """An action in a few words: 'escalate sre-oncall', 'dismiss spam', 'tag needs-review'."""
+    target = params.get("team") or params.get("reason")
+    if target is None and action == "tag":
+        target = ", ".join(params.get("tags", []))
+    return f"{action} {target}".strip() if target else action
 
 
 def outcome_of(suggestion: SuggestionRecord | None, action: str, params: dict[str, Any]) -> str:

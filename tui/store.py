@@ -11,10 +11,10 @@ import json
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -29,6 +29,7 @@ from tui.records import (
     Detail,
     QueueRow,
     SuggestionRecord,
+    describe,
     outcome_of,
 )
 from tui.timefmt import iso, opt_iso, opt_parse, parse
@@ -604,10 +605,7 @@ async def _latest_undoable(db: aiosqlite.Connection, actor: str) -> DecisionReco
 
 def _queue_row(row: aiosqlite.Row) -> QueueRow:
     summary = row["title"] or row["text"]
-    params = json.loads(row["params"]) if row["params"] else {}
-    action = row["action"]
-    if action and (target := params.get("team") or params.get("reason")):
-        action = f"{action} {target}"
+    action = describe(row["action"], json.loads(row["params"])) if row["action"] else None
     return QueueRow(
         id=row["id"],
         priority=row["priority"],
@@ -622,34 +620,26 @@ def _queue_row(row: aiosqlite.Row) -> QueueRow:
     )
 
 
+R = TypeVar("R", SuggestionRecord, DecisionRecord)
+_TIME_COLUMNS = frozenset({"sla_due_at", "shown_at", "decided_at"})
+
+
+def _record(cls: type[R], row: aiosqlite.Row) -> R:
+    """Build a record whose fields are named like the table's columns."""
+    values: dict[str, Any] = {}
+    for f in fields(cls):
+        value = row[f.name]
+        if f.name == "params":
+            value = json.loads(value)
+        elif f.name in _TIME_COLUMNS:
+            value = opt_parse(value)
+        values[f.name] = value
+    return cls(**values)
+
+
 def _suggestion_record(row: aiosqlite.Row) -> SuggestionRecord:
-    return SuggestionRecord(
-        id=row["id"],
-        rank=row["rank"],
-        playbook_id=row["playbook_id"],
-        playbook_version=row["playbook_version"],
-        rule_id=row["rule_id"],
-        action=row["action"],
-        params=json.loads(row["params"]),
-        priority=row["priority"],
-        sla_due_at=opt_parse(row["sla_due_at"]),
-        why=row["why"],
-    )
+    return _record(SuggestionRecord, row)
 
 
 def _decision_record(row: aiosqlite.Row) -> DecisionRecord:
-    return DecisionRecord(
-        id=row["id"],
-        mention_id=row["mention_id"],
-        actor=row["actor"],
-        action=row["action"],
-        params=json.loads(row["params"]),
-        suggestion_id=row["suggestion_id"],
-        outcome=row["outcome"],
-        reverses_id=row["reverses_id"],
-        view=row["view"],
-        shown_at=opt_parse(row["shown_at"]),
-        decided_at=parse(row["decided_at"]),
-        status_before=row["status_before"],
-        status_after=row["status_after"],
-    )
+    return _record(DecisionRecord, row)
