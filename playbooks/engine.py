@@ -1,20 +1,24 @@
 """Match mentions against playbooks and produce ordered suggestions, each with its why.
 
-Minimal engine (Foundation): keyword conditions compile to one word-boundary regex per rule.
-The full language and the Aho-Corasick matcher come with the Playbooks issue; the interface
-(`Engine.suggest(mention) -> list[Suggestion]`) stays.
+How several matching rules combine (documented in the README): every rule that matches makes a
+suggestion; each has a score, its priority's base (urgent 300, high 200, normal 100, low 0)
+plus the rule's `weight`; suggestions are ordered by score, ties in playbook and rule order
+(playbooks load in file-name order). The first is the top suggestion, what `a` accepts.
+Fallback rules fire only when no other rule did.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-from datetime import timedelta
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from string import Template
 from typing import Any
 
+from playbooks.conditions import Compiled, Context, required_terms
 from playbooks.loader import LoadedPlaybook
-from playbooks.model import PRIORITY_RANK, Rule, parse_duration
+from playbooks.matcher import KeywordMatcher
+from playbooks.model import PRIORITY_SCORE, Rule, When, parse_duration
 from sources.model import Mention
 
 
@@ -28,108 +32,120 @@ class Suggestion:
     priority: str
     sla: timedelta | None
     why: str
-    tags: tuple[str, ...] = field(default=())
-
-
-def _terms(terms: tuple[str, ...]) -> re.Pattern[str] | None:
-    if not terms:
-        return None
-    alternation = "|".join(re.escape(t.strip()) for t in sorted(terms, key=len, reverse=True))
-    return re.compile(rf"(?<!\w)(?:{alternation})(?!\w)", re.IGNORECASE)
+    score: int
 
 
 @dataclass(frozen=True)
-class _Compiled:
+class _Rule:
+    order: int
     loaded: LoadedPlaybook
     rule: Rule
-    any: re.Pattern[str] | None
-    all: tuple[re.Pattern[str], ...]
-    none: re.Pattern[str] | None
+    when: Compiled
+    priority: str
     sla: timedelta | None
+    tags: tuple[str, ...]
 
-    @classmethod
-    def of(cls, loaded: LoadedPlaybook, rule: Rule) -> _Compiled:
-        when = rule.when
-        all_terms = tuple(p for t in when.all if (p := _terms((t,))) is not None)
-        sla = parse_duration(rule.then.sla) if rule.then.sla else None
-        return cls(loaded, rule, _terms(when.any), all_terms, _terms(when.none), sla)
-
-    def why(self, mention: Mention, haystack: str) -> str | None:
-        """The reasons this rule matches, in words, or None if it does not."""
-        when, reasons = self.rule.when, []
-        if when.sources:
-            if mention.source not in when.sources:
-                return None
-            reasons.append(f"source is {mention.source}")
-        if when.languages:
-            if (mention.language or "") not in when.languages:
-                return None
-            reasons.append(f"language is {mention.language}")
-        if self.any is not None:
-            found = _found(self.any, haystack)
-            if not found:
-                return None
-            reasons.append("mentions " + ", ".join(f'"{f}"' for f in found))
-        for pattern in self.all:
-            found = _found(pattern, haystack)
-            if not found:
-                return None
-            reasons.append(f'mentions "{found[0]}"')
-        if self.none is not None and self.none.search(haystack):
-            return None
-        return "; ".join(reasons) or "always (no conditions)"
+    @property
+    def score(self) -> int:
+        return PRIORITY_SCORE[self.priority] + self.rule.weight
 
 
-def _found(pattern: re.Pattern[str], text: str) -> list[str]:
-    return list(dict.fromkeys(m.lower() for m in pattern.findall(text)))
+def _terms(when: When) -> Iterable[str]:
+    yield from when.any
+    yield from when.all
+    yield from when.none
+    for regex in when.regex:
+        if not isinstance(regex, str):
+            yield from regex.prefilter
+    for child in (*when.all_of, *when.any_of, *([when.not_] if when.not_ else [])):
+        yield from _terms(child)
 
 
 class Engine:
     """All loaded playbooks, compiled once; `suggest` is pure and safe to call in a thread."""
 
     def __init__(self, playbooks: list[LoadedPlaybook]) -> None:
-        compiled = [_Compiled.of(p, r) for p in playbooks for r in p.playbook.rules]
-        self._rules = [c for c in compiled if not c.rule.fallback]
-        self._fallbacks = [c for c in compiled if c.rule.fallback]
+        self.playbooks = playbooks
+        rules = [_compile(i, p, r) for i, (p, r) in enumerate(_rules(playbooks))]
+        self._matcher = KeywordMatcher(t for r in rules for t in _terms(r.rule.when))
+        self._always: list[_Rule] = []  # rules that must be evaluated for every mention
+        self._by_term: dict[str, list[_Rule]] = {}
+        for rule in rules:
+            if rule.rule.fallback:
+                continue
+            terms = required_terms(rule.rule.when)
+            if terms is None:
+                self._always.append(rule)
+            for term in terms or ():
+                self._by_term.setdefault(term, []).append(rule)
+        self._fallbacks = [r for r in rules if r.rule.fallback]
 
-    def suggest(self, mention: Mention) -> list[Suggestion]:
-        """Suggestions for `mention`, most urgent first; ties keep playbook and rule order."""
-        haystack = f"{mention.title or ''}\n{mention.text}"
-        out = self._fire(self._rules, mention, haystack)
-        if not out:
-            out = self._fire(self._fallbacks, mention, haystack)
-        return sorted(out, key=lambda s: PRIORITY_RANK[s.priority])
+    def suggest(self, mention: Mention, now: datetime | None = None) -> list[Suggestion]:
+        """Suggestions for `mention`, best first (see the module docstring for the order)."""
+        text = f"{mention.title}\n{mention.text}" if mention.title else mention.text
+        arrived = mention.received_at or now or datetime.now(UTC)
+        ctx = Context(mention, self._matcher.find(text), text, arrived)
+        candidates = {r.order: r for r in self._always}
+        for term in ctx.found.words:
+            for rule in self._by_term.get(term, ()):
+                candidates[rule.order] = rule
+        fired = _fire(sorted(candidates.values(), key=lambda r: r.order), ctx)
+        if not fired:
+            fired = _fire(self._fallbacks, ctx)
+        fired.sort(key=lambda pair: (-pair[0].score, pair[0].order))
+        return [_suggestion(rule, mention, why) for rule, why in fired]
 
-    def _fire(self, rules: list[_Compiled], mention: Mention, haystack: str) -> list[Suggestion]:
-        out = []
-        for compiled in rules:
-            why = compiled.why(mention, haystack)
-            if why is not None:
-                out.append(_suggestion(compiled, mention, why))
-        return out
+
+def _rules(playbooks: list[LoadedPlaybook]) -> Iterable[tuple[LoadedPlaybook, Rule]]:
+    for loaded in playbooks:
+        for rule in loaded.playbook.rules:
+            yield loaded, rule
 
 
-def _suggestion(compiled: _Compiled, mention: Mention, why: str) -> Suggestion:
-    then = compiled.rule.then
+def _compile(order: int, loaded: LoadedPlaybook, rule: Rule) -> _Rule:
+    defaults, then = loaded.playbook.defaults, rule.then
+    sla = then.sla or defaults.sla
+    return _Rule(
+        order=order,
+        loaded=loaded,
+        rule=rule,
+        when=Compiled(rule.when),
+        priority=then.priority or defaults.priority or "normal",
+        sla=parse_duration(sla) if sla else None,
+        tags=tuple(dict.fromkeys((*then.tags, *defaults.tags))),
+    )
+
+
+def _fire(rules: Iterable[_Rule], ctx: Context) -> list[tuple[_Rule, str]]:
+    out = []
+    for rule in rules:
+        why = rule.when.why(ctx)
+        if why is not None:
+            out.append((rule, why))
+    return out
+
+
+def _suggestion(rule: _Rule, mention: Mention, why: str) -> Suggestion:
+    then = rule.rule.then
     params: dict[str, Any] = {}
-    if then.team:
-        params["team"] = then.team
-    if then.reason:
-        params["reason"] = then.reason
-    if then.tags:
-        params["tags"] = list(then.tags)
+    for key in ("team", "reason", "queue", "assignee", "snooze"):
+        value = getattr(then, key)
+        if value:
+            params[key] = value
+    if rule.tags:
+        params["tags"] = list(rule.tags)
     if then.reply:
         params["reply"] = render_template(then.reply, mention)
     return Suggestion(
-        playbook_id=compiled.loaded.playbook.id,
-        playbook_version=compiled.loaded.version,
-        rule_id=compiled.rule.id,
+        playbook_id=rule.loaded.playbook.id,
+        playbook_version=rule.loaded.version,
+        rule_id=rule.rule.id,
         action=then.action,
         params=params,
-        priority=then.priority,
-        sla=compiled.sla,
+        priority=rule.priority,
+        sla=rule.sla,
         why=why,
-        tags=then.tags,
+        score=rule.score,
     )
 
 

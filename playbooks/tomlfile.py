@@ -63,8 +63,9 @@ def validation_errors(path: Path, text: str, exc: ValidationError) -> list[Locat
     for err in exc.errors():
         loc = tuple(err["loc"])
         field = ".".join(str(p) for p in loc)
-        out.append(LocatedError(path, locate(text, loc), field, err["msg"]))
-    return out
+        message = err["msg"].removeprefix("Value error, ")
+        out.append(LocatedError(path, locate(text, loc), field, message))
+    return sorted(out, key=lambda e: e.line or 0)
 
 
 def locate(text: str, loc: tuple[str | int, ...]) -> int | None:

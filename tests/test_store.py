@@ -20,7 +20,7 @@ def _sql(store: Store, query: str, *args: object) -> list[tuple[object, ...]]:
 
 async def test_database_is_wal_with_a_schema_version(store: Store) -> None:
     assert _sql(store, "PRAGMA journal_mode") == [("wal",)]
-    assert _sql(store, "SELECT version FROM schema_version") == [(1,)]
+    assert _sql(store, "SELECT version FROM schema_version") == [(1,), (2,)]
 
 
 async def test_reopening_does_not_migrate_twice(tmp_path: Path) -> None:
@@ -28,7 +28,7 @@ async def test_reopening_does_not_migrate_twice(tmp_path: Path) -> None:
         async with await Store.open(tmp_path / "x.db"):
             pass
     with sqlite3.connect(tmp_path / "x.db") as db:
-        assert db.execute("SELECT count(*) FROM schema_version").fetchone() == (1,)
+        assert db.execute("SELECT count(*) FROM schema_version").fetchone() == (2,)
 
 
 async def test_ingest_is_idempotent(store: Store, engine: Engine) -> None:

@@ -10,8 +10,8 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from playbooks import Engine, bundled_dir, load_paths
-from playbooks.tomlfile import LocatedError
+from playbooks import Engine
+from tui import playbook_cmds
 from tui.settings import ConfigError, Loaded, load
 from tui.store import StoreError
 
@@ -50,24 +50,39 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="command", metavar="COMMAND")
     common = _common(defaults=False)
 
-    ingest = sub.add_parser(
-        "ingest", parents=[common], help="fetch sources, apply playbooks, store"
-    )
+    ingest = sub.add_parser("ingest", parents=[common], help="fetch, apply playbooks, store")
     ingest.add_argument("--once", action="store_true", help="fetch what is there now, then exit")
 
-    export = sub.add_parser(
-        "export", parents=[common], help="write mentions or decisions to stdout"
-    )
+    export = sub.add_parser("export", parents=[common], help="mentions or decisions to stdout")
     export.add_argument("what", choices=["mentions", "decisions"])
     export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+
+    playbooks = sub.add_parser("playbooks", parents=[common], help="check, schema, backtest")
+    actions = playbooks.add_subparsers(dest="playbooks_command", metavar="ACTION", required=True)
+    check = actions.add_parser("check", parents=[common], help="report errors and warnings")
+    check.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="default: configured")
+    actions.add_parser("schema", parents=[common], help="print the playbook JSON schema")
+    test = actions.add_parser("test", parents=[common], help="backtest over a database")
+    test.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    test.add_argument("--format", choices=["text", "json", "csv"], default="text")
     return top
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
+        if args.command == "playbooks" and args.playbooks_command == "schema":
+            return playbook_cmds.schema(sys.stdout)
+        if args.command == "playbooks" and args.playbooks_command == "check" and args.paths:
+            return playbook_cmds.check(args.paths, sys.stdout)  # needs no config
         loaded = load(args.config, db=args.db, actor=args.actor, demo=args.demo)
         match args.command:
+            case "playbooks" if args.playbooks_command == "check":
+                return playbook_cmds.check(
+                    playbook_cmds.playbook_paths(loaded.settings), sys.stdout
+                )
+            case "playbooks":
+                return asyncio.run(_backtest(loaded, args.paths, args.format))
             case "ingest":
                 return asyncio.run(_ingest(loaded, once=args.once))
             case "export":
@@ -84,14 +99,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def load_engine(loaded: Loaded) -> Engine:
     """Load the configured playbooks; a broken file is a located error, not a crash."""
-    settings = loaded.settings.playbooks
-    paths = ([bundled_dir()] if settings.bundled else []) + list(settings.dirs)
-    result = load_paths(paths)
-    if result.errors:
-        raise ConfigError(result.errors)
-    if not result.playbooks:
-        raise ConfigError([LocatedError(Path("config"), None, "playbooks", "no playbooks loaded")])
-    return Engine(result.playbooks)
+    return playbook_cmds.load_engine(playbook_cmds.playbook_paths(loaded.settings))
+
+
+async def _backtest(loaded: Loaded, paths: list[Path], fmt: str) -> int:
+    from tui.store import Store
+
+    async with await Store.open(loaded.settings.db, readonly=True) as store:
+        return await playbook_cmds.backtest(paths, store, fmt, sys.stdout)
 
 
 async def _ingest(loaded: Loaded, *, once: bool) -> int:

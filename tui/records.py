@@ -50,6 +50,7 @@ class SuggestionRecord:
     priority: str
     sla_due_at: datetime | None
     why: str
+    score: int | None  # None for suggestions stored before scores existed
 
     def label(self) -> str:
         return describe(self.action, self.params)

@@ -133,7 +133,7 @@ def _suggestion_parts(detail: Detail, now: datetime) -> list[str | tuple[str, st
         marker = "▶ " if s.rank == 0 else "  "
         parts += [
             (f"{marker}{safe(s.label())}", "bold" if s.rank == 0 else ""),
-            (f"  [{s.priority}{due}]\n", "dim"),
+            (f"  [{s.priority}{due}, score {s.score}]\n", "dim"),
             (f"    why: {safe(s.why)}\n", ""),
             (f"    rule {safe(s.playbook_id)}/{safe(s.rule_id)} @ {s.playbook_version}\n", "dim"),
         ]

@@ -115,6 +115,10 @@ MIGRATIONS: tuple[str, ...] = (
         updated_at   TEXT NOT NULL
     );
     """,
+    # 2: suggestions carry their score (priority base + rule weight), the order's explanation
+    """
+    ALTER TABLE suggestions ADD COLUMN score INTEGER;
+    """,
 )
 
 LATEST = len(MIGRATIONS)

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from playbooks.backtest import Item, Proposal
 from playbooks.engine import Suggestion
 from sources.contract import Health
 from sources.model import Mention
@@ -369,6 +370,37 @@ class Store:
         await db.execute("UPDATE mentions SET status = ? WHERE id = ?", (status_after, mention_id))
         return _decision_record(row)
 
+    # -- backtest -------------------------------------------------------------------------
+
+    async def backtest_items(self) -> AsyncIterator[Item]:
+        """Every mention with the top suggestion stored for it and its final decision."""
+        final = await self._final_decisions()
+        sql = """
+            SELECT m.*, s.playbook_id AS s_playbook, s.rule_id AS s_rule,
+                   s.action AS s_action, s.params AS s_params
+            FROM mentions m LEFT JOIN suggestions s ON s.mention_id = m.id AND s.rank = 0
+            ORDER BY m.id"""
+        async with self._reader.execute(sql) as cur:
+            async for row in cur:
+                in_force = None
+                if row["s_action"] is not None:
+                    params = json.loads(row["s_params"])
+                    in_force = Proposal.of(
+                        row["s_action"], params, row["s_playbook"], row["s_rule"]
+                    )
+                yield Item(from_row(row), in_force, final.get(row["id"]))
+
+    async def _final_decisions(self) -> dict[int, Proposal]:
+        """Per mention, the latest decision that was not undone (undos themselves excluded)."""
+        sql = """
+            SELECT d.mention_id, d.action, d.params FROM decisions d
+            WHERE d.action != 'undo'
+              AND NOT EXISTS (SELECT 1 FROM decisions u WHERE u.reverses_id = d.id)
+            ORDER BY d.id"""
+        async with self._reader.execute(sql) as cur:
+            rows = await cur.fetchall()
+        return {row[0]: Proposal.of(row[1], json.loads(row[2])) for row in rows}
+
     # -- export ---------------------------------------------------------------------------
 
     async def iter_mentions(self) -> AsyncIterator[Mention]:
@@ -502,13 +534,14 @@ async def _insert_suggestions(
                     s.priority,
                     due,
                     s.why,
+                    s.score,
                     iso(now),
                 )
             )
     await db.executemany(
         "INSERT INTO suggestions (mention_id, rank, playbook_id, playbook_version, rule_id, "
-        "action, params, priority, sla_due_at, why, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "action, params, priority, sla_due_at, why, score, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         rows,
     )
 
