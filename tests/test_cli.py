@@ -110,3 +110,78 @@ def test_global_flags_work_before_and_after_the_command(tmp_path: Path) -> None:
     before = triage("--db", str(db), "export", "mentions").stdout.splitlines()
     after = triage("export", "mentions", "--db", str(db)).stdout.splitlines()
     assert len(before) == len(after) == 20
+
+
+BROKEN = Path(__file__).parent / "fixtures" / "broken-playbooks"
+
+
+def test_playbooks_check_reports_errors_and_exits_non_zero() -> None:
+    run = triage("playbooks", "check", str(BROKEN))
+    assert run.returncode == 1
+    lines = run.stdout.splitlines()
+    assert (
+        lines[0]
+        == f"{BROKEN}/bad-regex.toml:5: rules.0.when.regex: invalid regex '(unclosed': missing ), unterminated subpattern at position 0"
+    )
+    assert lines[-1] == "0 playbooks, 0 rules, 11 errors, 0 warnings"
+
+
+def test_playbooks_check_passes_on_the_bundled_playbooks() -> None:
+    run = triage("playbooks", "check")
+    assert run.returncode == 0, run.stdout
+    assert run.stdout.strip() == "5 playbooks, 19 rules, 0 errors, 0 warnings"
+
+
+def test_playbooks_schema_is_json_schema_for_editors() -> None:
+    schema = json.loads(triage("playbooks", "schema").stdout)
+    assert schema["title"] == "triage playbook"
+    assert set(schema["required"]) == {"id", "rules"}
+    assert "When" in schema["$defs"] and "not" in schema["$defs"]["When"]["properties"]
+
+
+def test_playbooks_test_backtests_against_stored_decisions(tmp_path: Path) -> None:
+    db = tmp_path / "b.db"
+    assert triage("ingest", "--once", "--demo", "--db", str(db)).returncode == 0
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT m.id, s.id, s.action, s.params FROM mentions m JOIN suggestions s"
+            " ON s.mention_id = m.id AND s.rank = 0 ORDER BY m.id LIMIT 4"
+        ).fetchall()
+        for mention_id, suggestion_id, action, params in rows[:3]:  # accept three
+            conn.execute(
+                "INSERT INTO decisions (mention_id, actor, action, params, suggestion_id, outcome,"
+                " decided_at, status_before, status_after) VALUES (?, 'pat', ?, ?, ?, 'accepted',"
+                " '2026-11-26T10:00:00.000000Z', 'new', 'done')",
+                (mention_id, action, params, suggestion_id),
+            )
+        conn.execute(  # and override the fourth with something no rule suggests
+            "INSERT INTO decisions (mention_id, actor, action, params, decided_at, status_before,"
+            " status_after) VALUES (?, 'pat', 'snooze', '{\"snooze\": \"1h\"}',"
+            " '2026-11-26T10:00:00.000000Z', 'new', 'snoozed')",
+            (rows[3][0],),
+        )
+    own = tmp_path / "only-spam.toml"
+    own.write_text(
+        'id = "only"\n[[rules]]\nid = "spam"\nwhen.any = ["brand ambassadors"]\n'
+        'then.action = "dismiss"\nthen.reason = "spam"\n'
+    )
+    bundled = Path(__file__).parent.parent / "playbooks" / "bundled"
+    same = json.loads(
+        triage("playbooks", "test", str(bundled), "--db", str(db), "--format", "json").stdout
+    )
+    assert (same["mentions"], same["decided"], same["top_agreed"]) == (20, 4, 3)
+    assert (same["changed"], same["new"], same["lost"], same["unchanged"]) == (0, 0, 0, 20)
+
+    other = json.loads(
+        triage("playbooks", "test", str(own), "--db", str(db), "--format", "json").stdout
+    )
+    assert (other["changed"], other["lost"], other["unchanged"]) == (1, 19, 0)
+    [rule] = other["rules"]
+    assert (rule["rule_id"], rule["fired"], rule["top"], rule["decided"]) == ("spam", 1, 1, 0)
+
+    text = triage("playbooks", "test", str(bundled), "--db", str(db)).stdout
+    assert text.startswith(
+        "20 mentions, 4 decided; the new top suggestion matches 3 of those decisions (75%)"
+    )
+    csv_out = triage("playbooks", "test", str(bundled), "--db", str(db), "--format", "csv").stdout
+    assert csv_out.splitlines()[0] == "playbook,rule,fired,top,decided,agreed,agreement"

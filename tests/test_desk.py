@@ -233,3 +233,42 @@ async def test_a_store_failure_in_ingest_is_shown_not_fatal(
         assert app.ingest_error == "OSError: disk full"
         assert app.is_running
         assert "ingest stopped" in str(app.query_one("#status").render())
+
+
+GOOD = 'id = "mine"\n[[rules]]\nid = "all"\nthen.action = "tag"\nthen.tags = ["{tag}"]\n'
+
+
+async def test_playbooks_hot_reload_survives_a_bad_edit(
+    tmp_path: Path, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tui.app
+
+    monkeypatch.setattr(tui.app, "PLAYBOOK_POLL", 0.05)
+    own = tmp_path / "playbooks"
+    own.mkdir()
+    (own / "mine.toml").write_text(GOOD.format(tag="first"))
+    extra = f'[playbooks]\nbundled = false\ndirs = ["{own}"]'
+    app = await desk(tmp_path, engine, count=2, extra=extra)
+
+    async def settle() -> None:
+        for _ in range(20):
+            await pilot.pause(0.05)
+
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        before = app.engine
+        (own / "mine.toml").write_text(GOOD.format(tag="first") + "then.colour = 1\n")
+        await settle()
+        assert app.engine is before  # the last good playbooks stay active
+        assert (
+            app.playbook_error
+            == f"{own / 'mine.toml'}:6: rules.0.then.colour: Extra inputs are not permitted"
+        )
+        assert "playbooks error" in str(app.query_one("#status").render())
+
+        (own / "mine.toml").write_text(GOOD.format(tag="second"))
+        await settle()
+        assert app.playbook_error is None
+        assert app.engine is not before
+        [suggestion] = app.engine.suggest(demo_mentions(1)[0])
+        assert suggestion.params["tags"] == ["second"]

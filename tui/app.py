@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -15,11 +16,12 @@ from textual.widgets import Footer
 from playbooks.engine import Engine
 from tui import views as view_query
 from tui.ingest import IngestRunner
+from tui.playbook_cmds import Watcher, load_engine, playbook_paths
 from tui.queue_model import QueueModel
 from tui.records import SuggestionRecord, describe
 from tui.screens.dismiss import DismissScreen
 from tui.screens.help import HelpScreen
-from tui.settings import Loaded
+from tui.settings import ConfigError, Loaded
 from tui.store import DecisionRefused, IngestResult, Store
 from tui.widgets.detail import DetailPane
 from tui.widgets.queue import QueueList
@@ -27,6 +29,7 @@ from tui.widgets.status import StatusBar
 
 Clock = Callable[[], datetime]
 NARROW = 110  # below this many columns the detail pane moves under the queue
+PLAYBOOK_POLL = 1.0  # seconds between checks for edited playbook files
 
 
 def _now() -> datetime:
@@ -73,6 +76,8 @@ class DeskApp(App[int]):
         self._dirty = False
         self._shown: dict[int, datetime] = {}  # mention id -> first time this actor saw it
         self.ingest_error: str | None = None
+        self.playbook_error: str | None = None  # the last reload failed; the old engine runs
+        self._playbooks = Watcher(playbook_paths(self.settings))
 
     # -- layout and lifecycle -----------------------------------------------------------
 
@@ -91,6 +96,7 @@ class DeskApp(App[int]):
         await self.reload()
         self.set_interval(0.1, self._reload_if_dirty)  # coalesce arrivals: <= 10 reloads/s
         self.set_interval(1.0, self._tick)  # SLA clocks and health age by the second
+        self.set_interval(PLAYBOOK_POLL, self._reload_playbooks_if_changed)
         if self.ingest_enabled:
             self.run_worker(self._ingest(), name="ingest", group="ingest", exit_on_error=False)
         if self.loaded.demo:
@@ -150,6 +156,30 @@ class DeskApp(App[int]):
             self._dirty = False
             await self.reload()
 
+    async def _reload_playbooks_if_changed(self) -> None:
+        """Hot reload: a good edit takes effect on the next batch; a bad one keeps the last
+        good playbooks running and says what is wrong, until it is fixed."""
+        if not self._playbooks.changed():
+            return
+        try:
+            engine = await asyncio.to_thread(load_engine, self._playbooks.paths)
+        except ConfigError as exc:
+            problems = str(exc).splitlines()
+            self.playbook_error = problems[0]
+            more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+            self.notify(
+                f"{problems[0]}{more}\nThe previous playbooks stay active.",
+                title="Playbook error",
+                severity="error",
+                timeout=20,
+                markup=False,
+            )
+        else:
+            self.engine = engine
+            self.playbook_error = None
+            self.notify(f"Playbooks reloaded: {len(engine.playbooks)} active.", markup=False)
+        await self._update_status()
+
     async def _tick(self) -> None:
         self.query_one(QueueList).refresh()
         await self._update_status()
@@ -175,6 +205,8 @@ class DeskApp(App[int]):
         health = [(s.name, s.health.state.value, s.health.malformed) for s in self.loaded.sources]
         if self.ingest_error:
             health.append(("ingest", "stopped", 0))
+        if self.playbook_error:
+            health.append(("playbooks", "error", 0))
         self.query_one(StatusBar).show(
             self.views, self.current_view, counts, health, self.loaded.demo
         )
