@@ -119,9 +119,9 @@ def test_playbooks_check_reports_errors_and_exits_non_zero() -> None:
     run = triage("playbooks", "check", str(BROKEN))
     assert run.returncode == 1
     lines = run.stdout.splitlines()
-    assert (
-        lines[0]
-        == f"{BROKEN}/bad-regex.toml:5: rules.0.when.regex: invalid regex '(unclosed': missing ), unterminated subpattern at position 0"
+    assert lines[0] == (
+        f"{BROKEN}/bad-regex.toml:5: rules.0.when.regex: invalid regex '(unclosed': "
+        "missing ), unterminated subpattern at position 0"
     )
     assert lines[-1] == "0 playbooks, 0 rules, 11 errors, 0 warnings"
 
