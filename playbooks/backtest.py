@@ -26,8 +26,13 @@ class Proposal:
     target: str | None
 
     @classmethod
-    def of(cls, action: str, params: dict[str, Any], playbook_id: str | None = None,
-           rule_id: str | None = None) -> Proposal:  # fmt: skip
+    def of(
+        cls,
+        action: str,
+        params: dict[str, Any],
+        playbook_id: str | None = None,
+        rule_id: str | None = None,
+    ) -> Proposal:
         target = next((str(params[k]) for k in KEY_PARAMS if params.get(k)), None)
         return cls(playbook_id, rule_id, action, target)
 
@@ -128,8 +133,10 @@ def _compare(report: Report, item: Item, after: Proposal | None, examples: int) 
     else:
         report.changed += 1
     if len(report.examples) < examples:
-        report.examples.append(Change(
-            item.mention.uid,
-            before.label() if before else None,
-            after.label() if after else None,
-        ))  # fmt: skip
+        report.examples.append(
+            Change(
+                item.mention.uid,
+                before.label() if before else None,
+                after.label() if after else None,
+            )
+        )

@@ -196,21 +196,28 @@ class Compiled:
             self.checks.append(not_check)
 
 
-def required_terms(when: When) -> frozenset[str] | None:
+Trigger = tuple[bool, str]  # (found as a whole word, else anywhere as a substring; term)
+
+
+def triggers(when: When) -> frozenset[Trigger] | None:
     """Terms of which at least one must be found for `when` to hold; None if unknown.
 
-    Lets the engine skip rules that cannot fire: most mentions wake only a few rules.
+    Lets the engine skip rules that cannot fire: most mentions wake only a few rules. Keywords
+    must be found as words; regex prefilters anywhere.
     """
     if when.any:
-        return frozenset(normalise_term(t) for t in when.any)
+        return frozenset((True, normalise_term(t)) for t in when.any)
     if when.all:
-        return frozenset({normalise_term(when.all[0])})
+        return frozenset({(True, normalise_term(when.all[0]))})
+    if when.regex and all(isinstance(r, Regex) and r.prefilter for r in when.regex):
+        prefilters = (p for r in when.regex if isinstance(r, Regex) for p in r.prefilter)
+        return frozenset((False, normalise_term(p)) for p in prefilters)
     for child in when.all_of:
-        terms = required_terms(child)
-        if terms is not None:
-            return terms
+        found = triggers(child)
+        if found is not None:
+            return found
     if when.any_of:
-        parts = [required_terms(child) for child in when.any_of]
+        parts = [triggers(child) for child in when.any_of]
         if all(p is not None for p in parts):
             return frozenset().union(*(p for p in parts if p is not None))
     return None

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from string import Template
 from typing import Any
 
-from playbooks.conditions import Compiled, Context, required_terms
+from playbooks.conditions import Compiled, Context, Trigger, triggers
 from playbooks.loader import LoadedPlaybook
 from playbooks.matcher import KeywordMatcher
 from playbooks.model import PRIORITY_SCORE, Rule, When, parse_duration
@@ -43,11 +43,8 @@ class _Rule:
     when: Compiled
     priority: str
     sla: timedelta | None
-    tags: tuple[str, ...]
-
-    @property
-    def score(self) -> int:
-        return PRIORITY_SCORE[self.priority] + self.rule.weight
+    score: int
+    params: dict[str, Any]  # everything but the rendered reply, worked out once
 
 
 def _terms(when: When) -> Iterable[str]:
@@ -69,15 +66,15 @@ class Engine:
         rules = [_compile(i, p, r) for i, (p, r) in enumerate(_rules(playbooks))]
         self._matcher = KeywordMatcher(t for r in rules for t in _terms(r.rule.when))
         self._always: list[_Rule] = []  # rules that must be evaluated for every mention
-        self._by_term: dict[str, list[_Rule]] = {}
+        self._woken_by: dict[Trigger, list[_Rule]] = {}
         for rule in rules:
             if rule.rule.fallback:
                 continue
-            terms = required_terms(rule.rule.when)
-            if terms is None:
+            wake = triggers(rule.rule.when)
+            if wake is None:
                 self._always.append(rule)
-            for term in terms or ():
-                self._by_term.setdefault(term, []).append(rule)
+            for trigger in wake or ():
+                self._woken_by.setdefault(trigger, []).append(rule)
         self._fallbacks = [r for r in rules if r.rule.fallback]
 
     def suggest(self, mention: Mention, now: datetime | None = None) -> list[Suggestion]:
@@ -86,14 +83,19 @@ class Engine:
         arrived = mention.received_at or now or datetime.now(UTC)
         ctx = Context(mention, self._matcher.find(text), text, arrived)
         candidates = {r.order: r for r in self._always}
-        for term in ctx.found.words:
-            for rule in self._by_term.get(term, ()):
+        for trigger in self._triggered(ctx):
+            for rule in self._woken_by.get(trigger, ()):
                 candidates[rule.order] = rule
         fired = _fire(sorted(candidates.values(), key=lambda r: r.order), ctx)
         if not fired:
             fired = _fire(self._fallbacks, ctx)
         fired.sort(key=lambda pair: (-pair[0].score, pair[0].order))
         return [_suggestion(rule, mention, why) for rule, why in fired]
+
+    @staticmethod
+    def _triggered(ctx: Context) -> Iterable[Trigger]:
+        yield from ((True, term) for term in ctx.found.words)
+        yield from ((False, term) for term in ctx.found.substrings)
 
 
 def _rules(playbooks: list[LoadedPlaybook]) -> Iterable[tuple[LoadedPlaybook, Rule]]:
@@ -105,14 +107,22 @@ def _rules(playbooks: list[LoadedPlaybook]) -> Iterable[tuple[LoadedPlaybook, Ru
 def _compile(order: int, loaded: LoadedPlaybook, rule: Rule) -> _Rule:
     defaults, then = loaded.playbook.defaults, rule.then
     sla = then.sla or defaults.sla
+    priority = then.priority or defaults.priority or "normal"
+    params: dict[str, Any] = {}
+    for key in ("team", "reason", "queue", "assignee", "snooze"):
+        if value := getattr(then, key):
+            params[key] = value
+    if tags := list(dict.fromkeys((*then.tags, *defaults.tags))):
+        params["tags"] = tags
     return _Rule(
         order=order,
         loaded=loaded,
         rule=rule,
         when=Compiled(rule.when),
-        priority=then.priority or defaults.priority or "normal",
+        priority=priority,
         sla=parse_duration(sla) if sla else None,
-        tags=tuple(dict.fromkeys((*then.tags, *defaults.tags))),
+        score=PRIORITY_SCORE[priority] + rule.weight,
+        params=params,
     )
 
 
@@ -127,13 +137,11 @@ def _fire(rules: Iterable[_Rule], ctx: Context) -> list[tuple[_Rule, str]]:
 
 def _suggestion(rule: _Rule, mention: Mention, why: str) -> Suggestion:
     then = rule.rule.then
-    params: dict[str, Any] = {}
-    for key in ("team", "reason", "queue", "assignee", "snooze"):
-        value = getattr(then, key)
-        if value:
-            params[key] = value
-    if rule.tags:
-        params["tags"] = list(rule.tags)
+    params = (
+        {**rule.params, "tags": list(rule.params["tags"])}
+        if "tags" in rule.params
+        else dict(rule.params)
+    )
     if then.reply:
         params["reply"] = render_template(then.reply, mention)
     return Suggestion(

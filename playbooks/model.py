@@ -202,9 +202,14 @@ class Then(_Strict):
     @model_validator(mode="after")
     def _action_needs(self) -> Then:
         needs = {
-            "escalate": "team", "dismiss": "reason", "reply": "reply", "route": "queue",
-            "assign": "assignee", "snooze": "snooze", "tag": "tags",
-        }  # fmt: skip
+            "escalate": "team",
+            "dismiss": "reason",
+            "reply": "reply",
+            "route": "queue",
+            "assign": "assignee",
+            "snooze": "snooze",
+            "tag": "tags",
+        }
         field = needs[self.action]
         if not getattr(self, field):
             raise ValueError(f"action {self.action!r} needs then.{field}")

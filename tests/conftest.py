@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from playbooks import Engine, bundled_dir, load_paths
-from sources.demo import DemoConfig, DemoSource
+from sources.demo.source import sample
 from sources.model import Mention, Upsert
 from sources.sanitize import sanitize_mention
 from tui.store import IngestBatch, Prepared, Store
@@ -48,20 +48,7 @@ async def store(tmp_path: Path, clock: Callable[[], datetime]) -> AsyncIterator[
 
 def demo_mentions(count: int, seed: int = 7) -> list[Mention]:
     """The first `count` demo mentions, with times fixed relative to FROZEN."""
-    source = DemoSource(DemoConfig(seed=seed, backlog=count), clock=lambda: FROZEN)
-    from sources.demo.source import plan
-
-    out = []
-    for planned in plan(seed):
-        if planned.seq >= count:
-            break
-        mention = source.mention(planned)
-        out.append(
-            mention.model_copy(
-                update={"received_at": FROZEN - timedelta(minutes=count - planned.seq)}
-            )
-        )
-    return out
+    return sample(count, FROZEN, seed)
 
 
 async def ingest(store: Store, engine: Engine, mentions: list[Mention]) -> list[int]:

@@ -23,11 +23,15 @@ NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)  # a Thursday
 
 def mention(text: str, **fields: Any) -> Mention:
     base: dict[str, Any] = {
-        "source": "mastodon", "source_name": "m", "native_id": "1", "created_at": NOW,
-        "received_at": NOW, "text": text,
+        "source": "mastodon",
+        "source_name": "m",
+        "native_id": "1",
+        "created_at": NOW,
+        "received_at": NOW,
+        "text": text,
         "author": Author(handle="pat@fedi.example", display_name="Pat", followers=120),
         "url": "https://fedi.example/@pat/1",
-    }  # fmt: skip
+    }
     return Mention(**(base | fields))
 
 

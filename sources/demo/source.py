@@ -189,3 +189,18 @@ def _ids(planned: Planned, who: Persona, rng: random.Random) -> tuple[str, str]:
         case _:
             url = f"https://{who.handle}/2026/acme-{planned.seq}-{rng.randrange(1000)}"
     return native, url
+
+
+def sample(count: int, now: datetime, seed: int = 7) -> list[Mention]:
+    """The first `count` demo mentions as if they arrived one a minute up to `now`.
+
+    Deterministic (no wall clock): for tests, benchmarks and screenshots.
+    """
+    source = DemoSource(DemoConfig(seed=seed, backlog=count), clock=lambda: now)
+    out = []
+    for planned in plan(seed):
+        if planned.seq >= count:
+            break
+        received = now - timedelta(minutes=count - planned.seq)
+        out.append(source.mention(planned).model_copy(update={"received_at": received}))
+    return out
