@@ -10,6 +10,7 @@ import pytest
 from playbooks import Engine
 from sources.contract import Health, HealthState
 from tests.conftest import demo_mentions, ingest
+from tui import schema
 from tui.store import DecisionRefused, IngestBatch, Prepared, SourceStatus, Store, StoreError
 
 
@@ -20,7 +21,8 @@ def _sql(store: Store, query: str, *args: object) -> list[tuple[object, ...]]:
 
 async def test_database_is_wal_with_a_schema_version(store: Store) -> None:
     assert _sql(store, "PRAGMA journal_mode") == [("wal",)]
-    assert _sql(store, "SELECT version FROM schema_version") == [(1,), (2,)]
+    versions = [(n,) for n in range(1, schema.LATEST + 1)]
+    assert _sql(store, "SELECT version FROM schema_version") == versions
 
 
 async def test_reopening_does_not_migrate_twice(tmp_path: Path) -> None:
@@ -28,7 +30,7 @@ async def test_reopening_does_not_migrate_twice(tmp_path: Path) -> None:
         async with await Store.open(tmp_path / "x.db"):
             pass
     with sqlite3.connect(tmp_path / "x.db") as db:
-        assert db.execute("SELECT count(*) FROM schema_version").fetchone() == (2,)
+        assert db.execute("SELECT count(*) FROM schema_version").fetchone() == (schema.LATEST,)
 
 
 async def test_ingest_is_idempotent(store: Store, engine: Engine) -> None:
@@ -185,3 +187,25 @@ async def test_newer_schema_is_refused(tmp_path: Path) -> None:
         db.execute("INSERT INTO schema_version VALUES (99, 'later')")
     with pytest.raises(StoreError, match="schema version 99 is newer"):
         await Store.open(tmp_path / "n.db")
+
+
+async def test_an_older_database_is_migrated_in_place_keeping_its_data(
+    tmp_path: Path, engine: Engine
+) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as db:  # a database as the first release left it
+        db.executescript(schema.MIGRATIONS[0])
+        db.execute("INSERT INTO schema_version VALUES (1, '2026-11-01T00:00:00.000000Z')")
+        db.execute(
+            "INSERT INTO mentions (source, source_name, native_id, kind, published_at,"
+            " received_at, author_handle, text) VALUES ('rss', 'news', 'a1', 'article',"
+            " '2026-11-01T00:00:00.000000Z', '2026-11-01T00:00:00.000000Z', 'x', 'hello')"
+        )
+        db.execute(
+            "INSERT INTO suggestions (mention_id, rank, playbook_id, playbook_version, rule_id,"
+            " action, params, priority, why, created_at) VALUES (1, 0, 'p', 'v', 'r', 'tag',"
+            " '{\"tags\": [\"press\"]}', 'low', 'why', '2026-11-01T00:00:00.000000Z')"
+        )
+    async with await Store.open(path) as store:
+        assert _sql(store, "SELECT max(version) FROM schema_version") == [(schema.LATEST,)]
+        assert _sql(store, "SELECT text, tags FROM mentions") == [("hello", '["press"]')]

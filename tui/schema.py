@@ -119,6 +119,19 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE suggestions ADD COLUMN score INTEGER;
     """,
+    # 3: what the desk filters on, projected from the decision log; claims belong to a desk
+    """
+    ALTER TABLE mentions ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';  -- suggested and applied
+    ALTER TABLE mentions ADD COLUMN assignee TEXT;
+    ALTER TABLE mentions ADD COLUMN snoozed_until TEXT;
+    UPDATE mentions SET tags = coalesce((
+        SELECT json_extract(s.params, '$.tags') FROM suggestions s
+        WHERE s.mention_id = mentions.id AND s.rank = 0
+          AND json_extract(s.params, '$.tags') IS NOT NULL), '[]');
+    ALTER TABLE claims ADD COLUMN session TEXT NOT NULL DEFAULT '';  -- the desk process
+    CREATE INDEX claims_session ON claims (session);
+    CREATE INDEX mentions_snoozed ON mentions (snoozed_until) WHERE snoozed_until IS NOT NULL;
+    """,
 )
 
 LATEST = len(MIGRATIONS)

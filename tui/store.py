@@ -11,10 +11,10 @@ import json
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import aiosqlite
 
@@ -22,29 +22,21 @@ from playbooks.backtest import Item, Proposal
 from playbooks.engine import Suggestion
 from sources.contract import Health
 from sources.model import Mention
-from tui import schema
+from tui import ledger, schema
+from tui.ledger import DecisionRefused as DecisionRefused
+from tui.ledger import Intent, Who
 from tui.mention_rows import COLUMNS, EDITABLE, from_row, to_row
-from tui.records import (
-    STATUS_AFTER,
-    DecisionRecord,
-    Detail,
-    QueueRow,
-    SuggestionRecord,
-    describe,
-    outcome_of,
-)
+from tui.records import DecisionRecord, Detail, QueueRow, SuggestionRecord
+from tui.store_rows import decision_record, queue_row, suggestion_record
 from tui.timefmt import iso, opt_iso, opt_parse, parse
 
 Clock = Callable[[], datetime]
+LEASE = timedelta(seconds=90)  # a claim lives this long unless its desk renews it
 _CHUNK = 400  # keys per IN (...) query, well under SQLite's variable limit
 
 
 class StoreError(Exception):
     """The database cannot be used; the message names the file and the reason."""
-
-
-class DecisionRefused(Exception):
-    """A decision that must not be logged (the mention changed, nothing to undo...)."""
 
 
 @dataclass(frozen=True)
@@ -226,7 +218,7 @@ class Store:
                 WHERE m.id IN ({marks})"""
             async with self._reader.execute(sql, (iso(self.clock()), *chunk)) as cur:
                 for row in await cur.fetchall():
-                    out[row["id"]] = _queue_row(row)
+                    out[row["id"]] = queue_row(row)
         return out
 
     async def counts(self) -> dict[str, int]:
@@ -255,15 +247,15 @@ class Store:
     ) -> list[SuggestionRecord]:
         sql = "SELECT * FROM suggestions WHERE mention_id = ? ORDER BY rank"
         async with db.execute(sql, (mention_id,)) as cur:
-            return [_suggestion_record(row) for row in await cur.fetchall()]
+            return [suggestion_record(row) for row in await cur.fetchall()]
 
     async def _decisions(
         self, db: aiosqlite.Connection, where: str, args: tuple[Any, ...]
     ) -> list[DecisionRecord]:
         async with db.execute(f"SELECT * FROM decisions {where}", args) as cur:
-            return [_decision_record(row) for row in await cur.fetchall()]
+            return [decision_record(row) for row in await cur.fetchall()]
 
-    # -- decisions ------------------------------------------------------------------------
+    # -- decisions and claims --------------------------------------------------------------
 
     async def decide(
         self,
@@ -275,100 +267,107 @@ class Store:
         suggestion_id: int | None = None,
         view: str | None = None,
         shown_at: datetime | None = None,
+        session: str = "",
+        expect_status: str | None = None,
     ) -> DecisionRecord:
-        """Log a decision and move the mention to its new status, in one transaction.
+        """Log a decision and update the mention, in one transaction.
 
         `suggestion_id` names the suggestion the responder answered (the top one on screen);
         the outcome (accepted / edited / overridden / none_offered) is derived from it.
+        Refused (DecisionRefused) when another desk holds the mention's claim, or when
+        `expect_status` is given and the mention has moved on since the responder saw it.
         """
-        if action not in STATUS_AFTER:
-            raise DecisionRefused(f"unknown action {action!r}")
-        params = params or {}
-        async with self._write() as db:
-            status = await _status(db, mention_id)
-            suggestion = await _suggestion_by_id(db, suggestion_id, mention_id)
-            return await self._log(
-                db,
-                mention_id,
-                actor,
-                action,
-                params,
-                suggestion,
-                outcome_of(suggestion, action, params),
-                None,
-                view,
-                shown_at,
-                status,
-                STATUS_AFTER[action],
-            )
+        intent = ledger.Intent(mention_id, action, params or {}, suggestion_id, expect_status)
+        [record] = await self.decide_many([intent], Who(actor, session, view), shown_at={})
+        if isinstance(record, DecisionRefused):
+            raise record
+        return record
 
-    async def undo_last(self, actor: str, *, view: str | None = None) -> DecisionRecord:
+    async def decide_many(
+        self, intents: list[Intent], who: Who, shown_at: dict[int, datetime]
+    ) -> list[DecisionRecord | DecisionRefused]:
+        """One decision per intent (bulk actions); each refused one is returned, not raised."""
+        out: list[DecisionRecord | DecisionRefused] = []
+        async with self._write() as db:
+            now = self.clock()
+            for intent in intents:
+                try:
+                    when = shown_at.get(intent.mention_id)
+                    out.append(await ledger.decide(db, intent, who, now, when))
+                except DecisionRefused as refused:
+                    out.append(refused)
+        return out
+
+    async def undo_last(
+        self, actor: str, *, view: str | None = None, session: str = ""
+    ) -> DecisionRecord:
         """Reverse `actor`'s latest decision that is not yet reversed, by logging an undo."""
         async with self._write() as db:
-            target = await _latest_undoable(db, actor)
-            if target is None:
-                raise DecisionRefused("nothing to undo")
-            async with db.execute(
-                "SELECT max(id) FROM decisions WHERE mention_id = ?", (target.mention_id,)
-            ) as cur:
+            return await ledger.undo_last(db, Who(actor, session, view), self.clock())
+
+    async def claim(self, mention_id: int, who: Who, lease: timedelta = LEASE) -> DecisionRecord:
+        """Claim (or renew) a mention for this desk, logged; refused if another desk has it."""
+        async with self._write() as db:
+            now = self.clock()
+            await ledger.claim(db, mention_id, who, now, lease)
+            intent = ledger.Intent(mention_id, "claim", {})
+            return await ledger.decide(db, intent, who, now, None)
+
+    async def release(self, mention_id: int, who: Who) -> DecisionRecord | None:
+        """Give a claim back, logged; None if this desk did not hold it."""
+        async with self._write() as db:
+            if not await ledger.release(db, mention_id, who):
+                return None
+            intent = ledger.Intent(mention_id, "release", {})
+            return await ledger.decide(db, intent, who, self.clock(), None)
+
+    async def pull_next(
+        self,
+        who: Who,
+        where: str = "status = 'new'",
+        args: Sequence[Any] = (),
+        lease: timedelta = LEASE,
+    ) -> int | None:
+        """Claim the most urgent unclaimed mention matching `where`, against cherry-picking."""
+        async with self._write() as db:
+            now = self.clock()
+            sql = f"""SELECT m.id FROM mentions m
+                      WHERE ({where}) AND m.status = 'new' AND NOT EXISTS (
+                          SELECT 1 FROM claims c WHERE c.mention_id = m.id AND c.lease_until > ?)
+                      ORDER BY m.priority_rank, coalesce(m.sla_due_at, '9999'), m.received_at
+                      LIMIT 1"""
+            async with db.execute(sql, (*args, iso(now))) as cur:
                 row = await cur.fetchone()
-            if row is not None and row[0] != target.id:
-                raise DecisionRefused("cannot undo: the mention was decided again since")
-            status = await _status(db, target.mention_id)
-            return await self._log(
-                db,
-                target.mention_id,
-                actor,
-                "undo",
-                {"reverses": target.action},
-                None,
-                None,
-                target.id,
-                view,
-                None,
-                status,
-                target.status_before,
+            if row is None:
+                return None
+            await ledger.claim(db, row[0], who, now, lease)
+            await ledger.decide(
+                db, ledger.Intent(row[0], "claim", {"pulled": True}), who, now, None
+            )
+            return int(row[0])
+
+    async def heartbeat(self, who: Who, lease: timedelta = LEASE) -> None:
+        """Keep this desk's claims alive; a desk that dies stops renewing, so they expire."""
+        async with self._write() as db:
+            await db.execute(
+                "UPDATE claims SET lease_until = ? WHERE session = ?",
+                (iso(self.clock() + lease), who.session),
             )
 
-    async def _log(
-        self,
-        db: aiosqlite.Connection,
-        mention_id: int,
-        actor: str,
-        action: str,
-        params: dict[str, Any],
-        suggestion: SuggestionRecord | None,
-        outcome: str | None,
-        reverses_id: int | None,
-        view: str | None,
-        shown_at: datetime | None,
-        status_before: str,
-        status_after: str,
-    ) -> DecisionRecord:
-        now = self.clock()
-        sql = """
-            INSERT INTO decisions (mention_id, actor, action, params, suggestion_id, outcome,
-                reverses_id, view, shown_at, decided_at, status_before, status_after)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *"""
-        args = (
-            mention_id,
-            actor,
-            action,
-            json.dumps(params, ensure_ascii=False),
-            suggestion.id if suggestion else None,
-            outcome,
-            reverses_id,
-            view,
-            opt_iso(shown_at),
-            iso(now),
-            status_before,
-            status_after,
-        )
-        async with db.execute(sql, args) as cur:
+    async def release_session(self, who: Who) -> None:
+        """On quit: every claim this desk holds goes back (not logged one by one)."""
+        async with self._write() as db:
+            await db.execute("DELETE FROM claims WHERE session = ?", (who.session,))
+
+    async def wake_snoozed(self) -> int:
+        async with self._write() as db:
+            return await ledger.wake_snoozed(db, self.clock())
+
+    async def data_version(self) -> int:
+        """Changes when any other connection commits: cheap polling for other desks' work."""
+        async with self._reader.execute("PRAGMA data_version") as cur:
             row = await cur.fetchone()
-        assert row is not None
-        await db.execute("UPDATE mentions SET status = ? WHERE id = ?", (status_after, mention_id))
-        return _decision_record(row)
+        return int(row[0]) if row else 0
 
     # -- backtest -------------------------------------------------------------------------
 
@@ -491,8 +490,8 @@ async def _ids_for(
 
 
 _INSERT_MENTION = (
-    f"INSERT INTO mentions ({', '.join(COLUMNS)}, priority, sla_due_at) "
-    f"VALUES ({', '.join(':' + c for c in COLUMNS)}, :priority, :sla_due_at) "
+    f"INSERT INTO mentions ({', '.join(COLUMNS)}, priority, sla_due_at, tags) "
+    f"VALUES ({', '.join(':' + c for c in COLUMNS)}, :priority, :sla_due_at, :tags) "
     "ON CONFLICT (source_name, native_id) DO NOTHING"
 )
 
@@ -505,6 +504,7 @@ async def _insert_mentions(
         row = to_row(item.mention, now)
         top = item.suggestions[0] if item.suggestions else None
         row["priority"] = top.priority if top else "normal"
+        row["tags"] = json.dumps(top.params.get("tags", []) if top else [], ensure_ascii=False)
         received = parse(row["received_at"])
         row["sla_due_at"] = opt_iso(received + top.sla) if top and top.sla else None
         rows.append(row)
@@ -604,75 +604,3 @@ async def _save_sources(
                malformed = excluded.malformed, updated_at = excluded.updated_at""",
         rows,
     )
-
-
-async def _status(db: aiosqlite.Connection, mention_id: int) -> str:
-    async with db.execute("SELECT status FROM mentions WHERE id = ?", (mention_id,)) as cur:
-        row = await cur.fetchone()
-    if row is None:
-        raise DecisionRefused(f"no mention with id {mention_id}")
-    return str(row[0])
-
-
-async def _suggestion_by_id(
-    db: aiosqlite.Connection, suggestion_id: int | None, mention_id: int
-) -> SuggestionRecord | None:
-    if suggestion_id is None:
-        return None
-    sql = "SELECT * FROM suggestions WHERE id = ? AND mention_id = ?"
-    async with db.execute(sql, (suggestion_id, mention_id)) as cur:
-        row = await cur.fetchone()
-    if row is None:
-        raise DecisionRefused(f"suggestion {suggestion_id} is not for mention {mention_id}")
-    return _suggestion_record(row)
-
-
-async def _latest_undoable(db: aiosqlite.Connection, actor: str) -> DecisionRecord | None:
-    sql = """SELECT * FROM decisions d WHERE actor = ? AND action != 'undo'
-             AND NOT EXISTS (SELECT 1 FROM decisions u WHERE u.reverses_id = d.id)
-             ORDER BY id DESC LIMIT 1"""
-    async with db.execute(sql, (actor,)) as cur:
-        row = await cur.fetchone()
-    return None if row is None else _decision_record(row)
-
-
-def _queue_row(row: aiosqlite.Row) -> QueueRow:
-    summary = row["title"] or row["text"]
-    action = describe(row["action"], json.loads(row["params"])) if row["action"] else None
-    return QueueRow(
-        id=row["id"],
-        priority=row["priority"],
-        sla_due_at=opt_parse(row["sla_due_at"]),
-        source=row["source"],
-        author=row["author_handle"],
-        summary=" ".join(summary.split())[:400],
-        action=action,
-        claimed_by=row["claimed_by"],
-        status=row["status"],
-        deleted=bool(row["deleted"]),
-    )
-
-
-R = TypeVar("R", SuggestionRecord, DecisionRecord)
-_TIME_COLUMNS = frozenset({"sla_due_at", "shown_at", "decided_at"})
-
-
-def _record(cls: type[R], row: aiosqlite.Row) -> R:
-    """Build a record whose fields are named like the table's columns."""
-    values: dict[str, Any] = {}
-    for f in fields(cls):
-        value = row[f.name]
-        if f.name == "params":
-            value = json.loads(value)
-        elif f.name in _TIME_COLUMNS:
-            value = opt_parse(value)
-        values[f.name] = value
-    return cls(**values)
-
-
-def _suggestion_record(row: aiosqlite.Row) -> SuggestionRecord:
-    return _record(SuggestionRecord, row)
-
-
-def _decision_record(row: aiosqlite.Row) -> DecisionRecord:
-    return _record(DecisionRecord, row)
