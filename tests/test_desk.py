@@ -121,7 +121,7 @@ async def test_views_switch_with_number_keys(tmp_path: Path, engine: Engine) -> 
         await pilot.press("a", "a")
         await pilot.pause()
         assert len(app.model) == 10
-        await pilot.press("4")  # All
+        await pilot.press("7")  # All
         await pilot.pause()
         assert len(app.model) == 12
         await pilot.press("]")  # wraps to Inbox

@@ -9,9 +9,15 @@ import pytest
 
 from playbooks import Engine
 from sources.contract import Health, HealthState
-from tests.conftest import demo_mentions, ingest
+from tests.conftest import FROZEN, demo_mentions, ingest
 from tui import schema
+from tui.query import Query, compile_query
 from tui.store import DecisionRefused, IngestBatch, Prepared, SourceStatus, Store, StoreError
+from tui.views import context
+
+
+def query(text: str) -> Query:
+    return compile_query(text, context("pat", FROZEN))
 
 
 def _sql(store: Store, query: str, *args: object) -> list[tuple[object, ...]]:
@@ -141,7 +147,7 @@ async def test_undo_is_per_actor_and_refused_after_someone_else_decided(
 
 async def test_queue_order_is_most_urgent_then_oldest(store: Store, engine: Engine) -> None:
     ids = await ingest(store, engine, demo_mentions(60))
-    order = await store.queue_ids(["new"])
+    order = await store.queue_ids(query("status:new"))
     assert sorted(order) == sorted(ids)
     rows = await store.queue_rows(order)
     ranks = [("urgent", "high", "normal", "low").index(rows[i].priority) for i in order]
@@ -173,7 +179,7 @@ async def test_read_only_store_refuses_writes(tmp_path: Path, engine: Engine) ->
     async with await Store.open(tmp_path / "r.db") as writable:
         await ingest(writable, engine, demo_mentions(1))
     async with await Store.open(tmp_path / "r.db", readonly=True) as readonly:
-        assert len(await readonly.queue_ids(["new"])) == 1
+        assert len(await readonly.queue_ids(query("status:new"))) == 1
         with pytest.raises(StoreError, match="read-only"):
             await readonly.decide(1, actor="pat", action="tag")
     with pytest.raises(StoreError, match="no such database"):

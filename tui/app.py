@@ -1,28 +1,38 @@
-"""The desk: the Textual application that responders work in (DESIGN §6)."""
+"""The desk: the Textual application that responders work in (DESIGN §6).
+
+The app wires widgets to the store. Queue order, filtering, claims and the decision log live
+in headless modules (`tui.store`, `tui.ledger`, `tui.query`); this module turns keys into
+intents and shows what the store answered, never claiming success before the commit.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from textual import work
-from textual.app import App, ComposeResult
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
-from textual.widgets import Footer
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input
 
 from playbooks.engine import Engine
-from tui import views as view_query
 from tui.ingest import IngestRunner
+from tui.ledger import Intent, Who
 from tui.playbook_cmds import Watcher, load_engine, playbook_paths
+from tui.query import Query, QueryError, compile_query
 from tui.queue_model import QueueModel
-from tui.records import SuggestionRecord, describe
-from tui.screens.dismiss import DismissScreen
+from tui.records import Detail, SuggestionRecord, describe
 from tui.screens.help import HelpScreen
+from tui.screens.pick import PickScreen
+from tui.screens.text import TextScreen
 from tui.settings import ConfigError, Loaded
 from tui.store import DecisionRefused, IngestResult, Store
+from tui.views import View, context
 from tui.widgets.detail import DetailPane
 from tui.widgets.queue import QueueList
 from tui.widgets.status import StatusBar
@@ -30,6 +40,10 @@ from tui.widgets.status import StatusBar
 Clock = Callable[[], datetime]
 NARROW = 110  # below this many columns the detail pane moves under the queue
 PLAYBOOK_POLL = 1.0  # seconds between checks for edited playbook files
+OTHERS_POLL = 0.5  # seconds between checks for other desks' commits (PRAGMA data_version)
+HEARTBEAT = 30.0  # seconds between claim renewals (the lease is 90 s)
+REASONS = ["spam", "off-topic", "duplicate", "not actionable", "handled elsewhere"]
+SNOOZES = ["30m", "1h", "4h", "1d", "3d"]
 
 
 def _now() -> datetime:
@@ -41,8 +55,21 @@ class DeskApp(App[int]):
     TITLE = "triage"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "accept", "Accept", id="accept"),
+        Binding("r", "reply", "Reply", id="reply"),
+        Binding("e", "escalate", "Escalate", id="escalate"),
+        Binding("t", "tag", "Tag", id="tag"),
         Binding("x", "dismiss_mention", "Dismiss", id="dismiss"),
+        Binding("s", "snooze", "Snooze", id="snooze"),
+        Binding("A", "assign", "Assign", id="assign", show=False),
+        Binding("N", "note", "Note", id="note", show=False),
+        Binding("c", "claim", "Claim", id="claim", show=False),
+        Binding("n", "pull_next", "Next", id="pull_next"),
         Binding("u", "undo", "Undo", id="undo"),
+        Binding("space", "select", "Select", id="select", show=False),
+        Binding("asterisk", "select_all", "Select all", id="select_all", show=False),
+        Binding("escape", "clear", "Clear", id="clear", show=False),
+        Binding("slash", "filter", "Filter", id="filter"),
+        Binding("o", "open_link", "Open link", id="open", show=False),
         Binding("left_square_bracket", "cycle_view(-1)", "Prev view", id="prev_view", show=False),
         Binding("right_square_bracket", "cycle_view(1)", "Next view", id="next_view", show=False),
         *(
@@ -70,21 +97,32 @@ class DeskApp(App[int]):
         self.store: Store  # set in on_mount
         self.clock = clock
         self.ingest_enabled = ingest
-        self.views = [view_query.parse(v.name, v.query) for v in self.settings.views]
+        self.who = Who(self.settings.actor, uuid.uuid4().hex)
+        self.views = [View(v.name, v.query) for v in self.settings.views]
         self.current_view = 0
+        self.filter_text = ""
+        self.filter_error: str | None = None
         self.model = QueueModel()
+        self.selected: set[int] = set()
         self._dirty = False
+        self._data_version = 0
         self._shown: dict[int, datetime] = {}  # mention id -> first time this actor saw it
         self.ingest_error: str | None = None
         self.playbook_error: str | None = None  # the last reload failed; the old engine runs
         self._playbooks = Watcher(playbook_paths(self.settings))
+        self._counts: list[int] = [0] * len(self.views)
+        self._breaches = 0
 
     # -- layout and lifecycle -----------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
         with Horizontal(id="main"):
-            yield QueueList(self.model, self.clock, id="queue")
+            with Vertical(id="left"):
+                yield Input(
+                    placeholder='filter: words, "phrases", tag:x -source:y age:<1h', id="filter"
+                )
+                yield QueueList(self.model, self.clock, self.selected, id="queue")
             yield DetailPane(id="detail")
         yield Footer()
 
@@ -92,10 +130,14 @@ class DeskApp(App[int]):
         self.store = self._given_store or await Store.open(self.settings.db, clock=self.clock)
         self._apply_keymap()
         self.on_resize()
+        self.query_one("#filter", Input).display = False
         self.query_one(QueueList).focus()
+        self._data_version = await self.store.data_version()
         await self.reload()
         self.set_interval(0.1, self._reload_if_dirty)  # coalesce arrivals: <= 10 reloads/s
-        self.set_interval(1.0, self._tick)  # SLA clocks and health age by the second
+        self.set_interval(1.0, self._tick)  # SLA clocks, counts and health by the second
+        self.set_interval(OTHERS_POLL, self._watch_others)
+        self.set_interval(HEARTBEAT, self._heartbeat)
         self.set_interval(PLAYBOOK_POLL, self._reload_playbooks_if_changed)
         if self.ingest_enabled:
             self.run_worker(self._ingest(), name="ingest", group="ingest", exit_on_error=False)
@@ -110,7 +152,10 @@ class DeskApp(App[int]):
         self.screen.set_class(self.size.width < NARROW, "-narrow")
 
     async def on_unmount(self) -> None:
-        if self._given_store is None and hasattr(self, "store"):
+        if not hasattr(self, "store"):
+            return
+        await self.store.release_session(self.who)  # claims go back at once, not at lease end
+        if self._given_store is None:
             await self.store.close()
 
     def _apply_keymap(self) -> None:
@@ -126,14 +171,25 @@ class DeskApp(App[int]):
             )
         self.set_keymap({k: v for k, v in self.settings.keys.items() if k in known})
 
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Every desk action in the command palette, with its current key."""
+        yield from super().get_system_commands(screen)
+        for binding in declared_bindings():
+            if binding.description and binding.id and not binding.id.startswith("view_"):
+                action = binding.action
+
+                def run(action: str = action) -> None:
+                    self.run_worker(self.run_action(action))
+
+                yield SystemCommand(binding.description, f"key: {binding.key}", run)
+
+    # -- background work -------------------------------------------------------------
+
     async def _ingest(self) -> None:
         runner = IngestRunner(
-            self.store,
-            self.loaded.sources,
-            lambda: self.engine,
-            on_batch=self._arrived,
+            self.store, self.loaded.sources, lambda: self.engine, on_batch=self._arrived,
             clock=self.clock,
-        )
+        )  # fmt: skip
         try:
             await runner.run()
         except Exception as exc:  # the store failed (disk full, locked for too long...)
@@ -155,6 +211,20 @@ class DeskApp(App[int]):
         if self._dirty:
             self._dirty = False
             await self.reload()
+
+    async def _watch_others(self) -> None:
+        """Other desks' claims and decisions show up within a second."""
+        version = await self.store.data_version()
+        if version != self._data_version:
+            self._data_version = version
+            self.model.forget(list(self.model.ids))
+            self._dirty = True
+            await self._show_detail(self._current())
+
+    async def _heartbeat(self) -> None:
+        await self.store.heartbeat(self.who)
+        if await self.store.wake_snoozed():
+            self._dirty = True
 
     async def _reload_playbooks_if_changed(self) -> None:
         """Hot reload: a good edit takes effect on the next batch; a bad one keeps the last
@@ -184,32 +254,43 @@ class DeskApp(App[int]):
         self.query_one(QueueList).refresh()
         await self._update_status()
 
-    # -- data --------------------------------------------------------------------------
+    # -- data ------------------------------------------------------------------------
 
     @property
-    def view(self) -> view_query.View:
+    def view(self) -> View:
         return self.views[self.current_view]
 
-    async def reload(self) -> None:
-        """Re-read the current view's ordering; the cursor stays on its mention."""
-        ids = await self.store.queue_ids(self.view.statuses)
-        self.query_one(QueueList).reload(ids)
-        await self._update_status()
+    def _context_query(self, text: str) -> Query:
+        return compile_query(text, context(self.settings.actor, self.clock()))
 
-    async def _update_status(self) -> None:
-        by_status = await self.store.counts()
-        counts = [
-            sum(n for s, n in by_status.items() if not v.statuses or s in v.statuses)
-            for v in self.views
-        ]
+    async def reload(self) -> None:
+        """Re-read the current view (and filter); the cursor stays on its mention."""
+        query = self._context_query(self.view.query)
+        narrow = None
+        if self.filter_text and self.filter_error is None:
+            narrow = self._context_query(self.filter_text)
+        ids = await self.store.queue_ids(query, narrow)
+        self.selected &= set(ids)
+        self.query_one(QueueList).reload(ids)
+        await self._update_status(recount=True)
+
+    async def _update_status(self, recount: bool = False) -> None:
+        if recount or not any(self._counts):
+            self._counts = [
+                await self.store.count(self._context_query(v.query)) for v in self.views
+            ]
+            self._breaches = await self.store.count(self._context_query("sla:breached"))
         health = [(s.name, s.health.state.value, s.health.malformed) for s in self.loaded.sources]
         if self.ingest_error:
             health.append(("ingest", "stopped", 0))
         if self.playbook_error:
             health.append(("playbooks", "error", 0))
+        queue = self.query_one(QueueList)
         self.query_one(StatusBar).show(
-            self.views, self.current_view, counts, health, self.loaded.demo
-        )
+            [v.name for v in self.views], self.current_view, self._counts, health,
+            self.loaded.demo, breaches=self._breaches, new_above=queue.new_above,
+            selected=len(self.selected),
+        )  # fmt: skip
 
     async def on_queue_list_need_rows(self, message: QueueList.NeedRows) -> None:
         self.model.update(await self.store.queue_rows(message.ids))
@@ -227,76 +308,239 @@ class DeskApp(App[int]):
     def _current(self) -> int | None:
         return self.model.id_at(self.query_one(QueueList).cursor)
 
+    def _seen_status(self, detail: Detail) -> str:
+        """The status the responder saw on screen: if the mention moved on since (another
+        desk decided it), the store refuses instead of logging a second decision."""
+        row = self.model.row(detail.id)
+        return row.status if row is not None else detail.status
+
+    def _targets(self) -> list[int]:
+        """The selection if there is one (bulk), else the mention under the cursor."""
+        if self.selected:
+            return [i for i in self.model.ids if i in self.selected]
+        current = self._current()
+        return [] if current is None else [current]
+
     # -- decisions ---------------------------------------------------------------------
 
     async def action_accept(self) -> None:
-        mention_id = self._current()
-        if mention_id is None:
-            self.notify("Nothing to accept: the view is empty.", severity="warning")
+        intents = []
+        for mention_id in self._targets():
+            detail = await self.store.detail(mention_id)
+            if detail is None or not detail.suggestions:
+                continue
+            top = detail.suggestions[0]
+            seen = self._seen_status(detail)
+            intents.append(Intent(mention_id, top.action, top.params, top.id, seen))
+        if not intents:
+            self.notify("No suggestion to accept here.", severity="warning")
             return
-        top = await self._top_suggestion(mention_id)
-        if top is None:
-            self.notify("No suggestion to accept for this mention.", severity="warning")
-            return
-        await self._decide(mention_id, top.action, top.params, top)
+        await self._commit(intents)
 
-    @work(group="decide")
+    @work(group="decide", exclusive=True)
+    async def action_reply(self) -> None:
+        detail = await self._one_detail()
+        if detail is None:
+            return
+        top = _top(detail)
+        template = next((s.params["reply"] for s in detail.suggestions if "reply" in s.params), "")
+        who = detail.mention.author.display_name or detail.mention.author.handle
+        text = await self.push_screen_wait(TextScreen(f"Reply to {who}", template))
+        if text is not None:
+            seen = self._seen_status(detail)
+            await self._commit([_intent(detail, top, "reply", "reply", text, seen)])
+
+    @work(group="decide", exclusive=True)
+    async def action_note(self) -> None:
+        detail = await self._one_detail()
+        if detail is None:
+            return
+        text = await self.push_screen_wait(TextScreen("Note for the log"))
+        if text is not None:
+            await self._commit([Intent(detail.id, "note", {"text": text})])
+
+    @work(group="decide", exclusive=True)
+    async def action_escalate(self) -> None:
+        await self._pick_and_log("escalate", "team", "Escalate to", self._known("team"))
+
+    @work(group="decide", exclusive=True)
+    async def action_tag(self) -> None:
+        await self._pick_and_log("tag", "tags", "Tag with", self._known("tags"))
+
+    @work(group="decide", exclusive=True)
     async def action_dismiss_mention(self) -> None:
-        mention_id = self._current()
-        if mention_id is None:
-            self.notify("Nothing to dismiss: the view is empty.", severity="warning")
-            return
-        top = await self._top_suggestion(mention_id)
-        suggested = top.params.get("reason") if top and top.action == "dismiss" else None
-        reason = await self.push_screen_wait(DismissScreen(suggested))
-        if reason is not None:
-            await self._decide(mention_id, "dismiss", {"reason": reason}, top)
+        await self._pick_and_log("dismiss", "reason", "Dismiss because", REASONS)
 
-    async def _top_suggestion(self, mention_id: int) -> SuggestionRecord | None:
-        detail = await self.store.detail(mention_id)
-        return detail.suggestions[0] if detail and detail.suggestions else None
+    @work(group="decide", exclusive=True)
+    async def action_snooze(self) -> None:
+        await self._pick_and_log("snooze", "snooze", "Snooze for", SNOOZES, custom=False)
 
-    async def _decide(
-        self, mention_id: int, action: str, params: dict[str, Any], top: SuggestionRecord | None
+    @work(group="decide", exclusive=True)
+    async def action_assign(self) -> None:
+        people = [self.settings.actor, *await self.store.actors()]
+        await self._pick_and_log("assign", "assignee", "Assign to", people)
+
+    async def _pick_and_log(
+        self, action: str, key: str, title: str, choices: list[str], custom: bool = True
     ) -> None:
-        try:
-            record = await self.store.decide(
-                mention_id,
-                actor=self.settings.actor,
-                action=action,
-                params=params,
-                suggestion_id=top.id if top else None,
-                view=self.view.name,
-                shown_at=self._shown.get(mention_id),
-            )
-        except DecisionRefused as exc:
-            self.notify(str(exc), severity="warning", markup=False)
+        targets = self._targets()
+        if not targets:
+            self.notify("Nothing here to act on.", severity="warning")
             return
-        # Committed: only now does the screen say so.
-        self.notify(
-            f"{describe(action, params)} — {record.outcome}, logged as #{record.id}", markup=False
-        )
+        details = [d for d in [await self.store.detail(i) for i in targets] if d is not None]
+        first_top = _top(details[0]) if details else None
+        suggested = _value(first_top, key) if first_top and first_top.action == action else None
+        count = f" ({len(details)} mentions)" if len(details) > 1 else ""
+        value = await self.push_screen_wait(
+            PickScreen(f"{title}{count}", [*([suggested] if suggested else []), *choices],
+                       preselect=suggested, custom=custom, hint="enter picks, esc cancels")
+        )  # fmt: skip
+        if value is not None:
+            chosen: object = (
+                [t.strip() for t in value.split(",") if t.strip()] if key == "tags" else value
+            )
+            intents = [
+                _intent(d, _top(d), action, key, chosen, self._seen_status(d)) for d in details
+            ]
+            await self._commit(intents)
+
+    async def _one_detail(self) -> Detail | None:
+        current = self._current()
+        detail = None if current is None else await self.store.detail(current)
+        if detail is None:
+            self.notify("Nothing here to act on.", severity="warning")
+        return detail
+
+    async def _commit(self, intents: list[Intent]) -> None:
+        """Commit, then say so: the screen never reports a decision the log does not hold."""
+        who = Who(self.who.actor, self.who.session, self.view.name)
+        results = await self.store.decide_many(intents, who, self._shown)
+        logged = [r for r in results if not isinstance(r, DecisionRefused)]
+        refused = [r for r in results if isinstance(r, DecisionRefused)]
+        if len(logged) == 1:
+            record = logged[0]
+            how = f" — {record.outcome}" if record.outcome else ""
+            self.notify(
+                f"{describe(record.action, record.params)}{how}, logged as #{record.id}",
+                markup=False,
+            )
+        elif logged:
+            self.notify(f"{logged[0].action}: {len(logged)} mentions logged", markup=False)
+        for problem in refused[:3]:
+            self.notify(f"Not logged: {problem}", severity="warning", markup=False)
+        self.selected.clear()
         await self.reload()
 
     async def action_undo(self) -> None:
         try:
-            record = await self.store.undo_last(self.settings.actor, view=self.view.name)
+            record = await self.store.undo_last(
+                self.who.actor, view=self.view.name, session=self.who.session
+            )
         except DecisionRefused as exc:
             self.notify(str(exc).capitalize() + ".", severity="warning", markup=False)
             return
         self.notify(f"Undid {record.params.get('reverses')} (logged as #{record.id})", markup=False)
         await self.reload()
-        queue = self.query_one(QueueList)
-        index = self.model.index_of(record.mention_id)
-        if index is not None:
-            queue.cursor = index
+        self._jump_to(record.mention_id)
         await self._show_detail(self._current())
 
-    # -- views and help --------------------------------------------------------------
+    async def action_claim(self) -> None:
+        current = self._current()
+        if current is None:
+            return
+        try:
+            if await self.store.release(current, self.who) is not None:
+                self.notify("Released: someone else can take it.", markup=False)
+            else:
+                await self.store.claim(current, self.who)
+                self.notify("Claimed: it is yours until you decide or release it.", markup=False)
+        except DecisionRefused as exc:
+            self.notify(str(exc).capitalize() + ".", severity="warning", markup=False)
+        self.model.forget([current])
+        await self.reload()
+        await self._show_detail(current)
+
+    async def action_pull_next(self) -> None:
+        """Claim the most urgent unclaimed mention of this view and go to it."""
+        query = self._context_query(self.view.query)
+        mention_id = await self.store.pull_next(self.who, query.where, query.args)
+        if mention_id is None:
+            self.notify("Nothing unclaimed left in this view.", markup=False)
+            return
+        await self.reload()
+        self._jump_to(mention_id)
+
+    def _jump_to(self, mention_id: int) -> None:
+        index = self.model.index_of(mention_id)
+        if index is not None:
+            self.query_one(QueueList).cursor = index
+
+    # -- selection, filter, link ------------------------------------------------------
+
+    def action_select(self) -> None:
+        current = self._current()
+        if current is not None:
+            self.selected ^= {current}
+            self.query_one(QueueList).action_cursor_down()
+            self.query_one(QueueList).refresh()
+
+    def action_select_all(self) -> None:
+        self.selected.update(self.model.ids)
+        self.query_one(QueueList).refresh()
+
+    async def action_clear(self) -> None:
+        if self.selected:
+            self.selected.clear()
+            self.query_one(QueueList).refresh()
+        elif self.filter_text or self.query_one("#filter", Input).display:
+            await self._set_filter("")
+            self.query_one("#filter", Input).display = False
+            self.query_one(QueueList).focus()
+
+    def action_filter(self) -> None:
+        field = self.query_one("#filter", Input)
+        field.display = True
+        field.focus()
+
+    @on(Input.Changed, "#filter")
+    async def _filter_changed(self, event: Input.Changed) -> None:
+        await self._set_filter(event.value)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self) -> None:
+        self.query_one(QueueList).focus()
+
+    async def _set_filter(self, text: str) -> None:
+        field = self.query_one("#filter", Input)
+        if field.value != text:
+            field.value = text
+        try:
+            self._context_query(text)
+        except QueryError as exc:
+            self.filter_error = str(exc)
+            field.border_subtitle = f"{exc.message} (column {exc.position + 1})"
+            field.add_class("-error")
+            return
+        self.filter_text, self.filter_error = text, None
+        field.border_subtitle = ""
+        field.remove_class("-error")
+        await self.reload()
+
+    async def action_open_link(self) -> None:
+        current = self._current()
+        detail = None if current is None else await self.store.detail(current)
+        if detail is None or not detail.mention.url:
+            self.notify("This mention has no link.", severity="warning")
+            return
+        self.open_url(detail.mention.url)
+        self.notify(f"Opening {detail.mention.url}", markup=False)
+
+    # -- views and help ----------------------------------------------------------------
 
     async def action_switch_view(self, index: int) -> None:
         if 0 <= index < len(self.views) and index != self.current_view:
             self.current_view = index
+            self.selected.clear()
             queue = self.query_one(QueueList)
             queue.cursor = 0
             await self.reload()
@@ -320,10 +564,45 @@ class DeskApp(App[int]):
         ]
         self.push_screen(HelpScreen(rows))
 
+    def _known(self, key: str) -> list[str]:
+        """Teams or tags the playbooks use, for the pickers."""
+        out: list[str] = []
+        for loaded in self.engine.playbooks:
+            for rule in loaded.playbook.rules:
+                value = getattr(rule.then, "team" if key == "team" else "tags")
+                out.extend([value] if isinstance(value, str) else list(value or ()))
+        return sorted(set(out))
+
+
+def _top(detail: Detail) -> SuggestionRecord | None:
+    return detail.suggestions[0] if detail.suggestions else None
+
+
+def _value(suggestion: SuggestionRecord, key: str) -> str | None:
+    value = suggestion.params.get(key)
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return None if value is None else str(value)
+
+
+def _intent(
+    detail: Detail,
+    top: SuggestionRecord | None,
+    action: str,
+    key: str,
+    value: object,
+    seen_status: str,
+) -> Intent:
+    """The decision for one mention. When it takes the top suggestion's action, it starts from
+    the suggestion's parameters, so keeping the suggested value logs `accepted` and changing it
+    logs `edited`; another action logs `overridden`."""
+    base = dict(top.params) if top is not None and top.action == action else {}
+    return Intent(detail.id, action, {**base, key: value}, top.id if top else None, seen_status)
+
 
 def declared_bindings() -> list[Binding]:
     """Every binding the desk declares, in order: queue movement first, then actions."""
-    classes = (QueueList, DeskApp, HelpScreen, DismissScreen)
+    classes = (QueueList, DeskApp, HelpScreen, PickScreen, TextScreen)
     return [b for c in classes for b in c.BINDINGS if isinstance(b, Binding) and b.id]
 
 

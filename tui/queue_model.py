@@ -42,6 +42,9 @@ class QueueModel:
     def id_at(self, index: int) -> int | None:
         return self.ids[index] if 0 <= index < len(self.ids) else None
 
+    def row(self, mention_id: int) -> QueueRow | None:
+        return self._rows.get(mention_id)
+
     def row_at(self, index: int) -> QueueRow | None:
         mention_id = self.id_at(index)
         return None if mention_id is None else self._rows.get(mention_id)

@@ -10,7 +10,7 @@ markup for the same reason.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -57,25 +57,38 @@ def sla_clock(due: datetime | None, now: datetime) -> str:
     return "" if due is None else short_duration(due - now)
 
 
+SOON = timedelta(minutes=10)  # an SLA clock this close to due turns to a warning colour
+
+
 def queue_segments(
-    row: QueueRow, width: int, now: datetime, styles: dict[str, Style]
+    row: QueueRow, width: int, now: datetime, styles: dict[str, Style], selected: bool = False
 ) -> list[Segment]:
-    """One queue line: priority, SLA clock, source, author, summary, suggestion, claim."""
+    """One queue line: mark, priority, SLA clock, source, author, summary, suggestion, claim."""
     sla = sla_clock(row.sla_due_at, now)
-    overdue = sla.startswith("-")
+    left = None if row.sla_due_at is None else row.sla_due_at - now
+    clock_style = (
+        "meta"
+        if left is None
+        else "overdue"
+        if left.total_seconds() < 0
+        else "soon"
+        if left < SOON
+        else "meta"
+    )
     action = row.action or "—"
     claim = f" @{row.claimed_by}" if row.claimed_by else ""
     source_width, author_width, action_width = column_widths(width)
     source = row.source
     short = SHORT_SOURCE.get(source, source)
-    fixed = 4 + 1 + SLA_WIDTH + 1 + source_width + 1 + author_width + 1 + 1 + action_width
+    fixed = 1 + 4 + 1 + SLA_WIDTH + 1 + source_width + 1 + author_width + 1 + 1 + action_width
     summary_width = max(width - fixed - cell_len(claim), 8)
     text_style = styles["deleted"] if row.deleted else styles["text"]
     summary = ("[deleted] " if row.deleted else "") + row.summary
     return [
+        Segment("▌" if selected else " ", styles["action"]),
         Segment(fit(PRIORITY_LABEL.get(row.priority, row.priority), 4), styles[row.priority]),
         Segment(" "),
-        Segment(fit(sla.rjust(SLA_WIDTH), SLA_WIDTH), styles["overdue" if overdue else "meta"]),
+        Segment(fit(sla.rjust(SLA_WIDTH), SLA_WIDTH), styles[clock_style]),
         Segment(" "),
         Segment(
             fit(source if len(source) <= source_width else short, source_width), styles["meta"]

@@ -11,11 +11,12 @@ import getpass
 import os
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import platformdirs
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -26,6 +27,7 @@ from pydantic_settings import (
 from playbooks.tomlfile import LocatedError, TomlFileError, locate, read, validation_errors
 from sources import registry
 from sources.contract import Source
+from tui.query import Context, QueryError, compile_query
 
 APP = "triage"
 # The config file's contents for the Settings() call in progress (pydantic-settings builds its
@@ -70,14 +72,27 @@ class PlaybookSettings(_Table):
 
 class ViewSettings(_Table):
     name: str = Field(min_length=1)
-    query: str = Field(default="", description="e.g. 'status:new' (full language: views issue).")
+    query: str = Field(default="", description="e.g. 'status:new priority:urgent sort:oldest'.")
+
+    @field_validator("query")
+    @classmethod
+    def _valid_query(cls, query: str) -> str:
+        now = datetime.now(UTC)
+        try:
+            compile_query(query, Context(me="me", now=now, today=now))
+        except QueryError as exc:
+            raise ValueError(f"{exc} in {query!r}") from None
+        return query
 
 
 DEFAULT_VIEWS = [
     ViewSettings(name="Inbox", query="status:new"),
-    ViewSettings(name="Escalated", query="status:escalated"),
-    ViewSettings(name="Done", query="status:done,dismissed"),
-    ViewSettings(name="All", query=""),
+    ViewSettings(name="Urgent", query="status:new priority:urgent,high sort:due"),
+    ViewSettings(name="Escalated", query="status:escalated sort:oldest"),
+    ViewSettings(name="Mine", query="assignee:me -status:done,dismissed"),
+    ViewSettings(name="Snoozed", query="status:snoozed sort:snoozed"),
+    ViewSettings(name="Done today", query="decided:today -status:new,snoozed sort:newest"),
+    ViewSettings(name="All", query="sort:newest"),
 ]
 
 

@@ -26,6 +26,7 @@ from tui import ledger, schema
 from tui.ledger import DecisionRefused as DecisionRefused
 from tui.ledger import Intent, Who
 from tui.mention_rows import COLUMNS, EDITABLE, from_row, to_row
+from tui.query import Query
 from tui.records import DecisionRecord, Detail, QueueRow, SuggestionRecord
 from tui.store_rows import decision_record, queue_row, suggestion_record
 from tui.timefmt import iso, opt_iso, opt_parse, parse
@@ -197,13 +198,18 @@ class Store:
 
     # -- queue ----------------------------------------------------------------------------
 
-    async def queue_ids(self, statuses: Sequence[str]) -> list[int]:
-        """Mention ids in queue order: most urgent first, then oldest first."""
-        marks = ",".join("?" * len(statuses))
-        where = f"WHERE status IN ({marks})" if statuses else ""
-        sql = f"SELECT id FROM mentions {where} ORDER BY priority_rank, received_at, id"
-        async with self._reader.execute(sql, tuple(statuses)) as cur:
+    async def queue_ids(self, query: Query, narrow: Query | None = None) -> list[int]:
+        """Mention ids of a view in its order, optionally narrowed by a filter."""
+        where, args = _where(query, narrow)
+        sql = f"SELECT m.id FROM mentions m WHERE {where} ORDER BY {query.order}"
+        async with self._reader.execute(sql, args) as cur:
             return [row[0] for row in await cur.fetchall()]
+
+    async def count(self, query: Query) -> int:
+        sql = f"SELECT count(*) FROM mentions m WHERE {query.where}"
+        async with self._reader.execute(sql, query.args) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
 
     async def queue_rows(self, ids: Sequence[int]) -> dict[int, QueueRow]:
         out: dict[int, QueueRow] = {}
@@ -363,6 +369,16 @@ class Store:
         async with self._write() as db:
             return await ledger.wake_snoozed(db, self.clock())
 
+    async def all_ids(self) -> list[int]:
+        async with self._reader.execute("SELECT id FROM mentions ORDER BY id") as cur:
+            return [row[0] for row in await cur.fetchall()]
+
+    async def actors(self) -> list[str]:
+        """Everyone who has decided something, for the assign picker."""
+        sql = "SELECT DISTINCT actor FROM decisions ORDER BY actor"
+        async with self._reader.execute(sql) as cur:
+            return [row[0] for row in await cur.fetchall()]
+
     async def data_version(self) -> int:
         """Changes when any other connection commits: cheap polling for other desks' work."""
         async with self._reader.execute("PRAGMA data_version") as cur:
@@ -429,6 +445,12 @@ class Store:
 
 
 # -- helpers (module level: they take the connection inside a transaction) ----------------
+
+
+def _where(query: Query, narrow: Query | None) -> tuple[str, tuple[object, ...]]:
+    if narrow is None:
+        return query.where, query.args
+    return f"({query.where}) AND ({narrow.where})", (*query.args, *narrow.args)
 
 
 async def _connect(target: str, *, uri: bool = False) -> aiosqlite.Connection:

@@ -1,41 +1,24 @@
-"""Queue views: a name and a query. Headless.
-
-Foundation subset of the query language (DESIGN §6): `status:new` or `status:done,dismissed`;
-an empty query is everything. Anything else is a ViewError that says where, never a crash.
-"""
+"""Queue views: a name and a query (see tui.query). Headless."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from tui.records import STATUSES
-
-
-class ViewError(ValueError):
-    def __init__(self, query: str, position: int, message: str) -> None:
-        super().__init__(f"{message} (at column {position + 1} of {query!r})")
-        self.position = position
+from tui.query import Context, Query, compile_query
 
 
 @dataclass(frozen=True)
 class View:
     name: str
     query: str
-    statuses: tuple[str, ...]  # empty: every status
+
+    def compile(self, ctx: Context) -> Query:
+        return compile_query(self.query, ctx)
 
 
-def parse(name: str, query: str) -> View:
-    statuses: list[str] = []
-    position = 0
-    for term in query.split(" "):
-        if term:
-            field, sep, value = term.partition(":")
-            if field != "status" or not sep:
-                raise ViewError(query, position, f"unsupported term {term!r}; use status:VALUE")
-            for status in value.split(","):
-                if status not in STATUSES:
-                    known = ", ".join(STATUSES)
-                    raise ViewError(query, position, f"unknown status {status!r} (known: {known})")
-                statuses.append(status)
-        position += len(term) + 1
-    return View(name, query, tuple(dict.fromkeys(statuses)))
+def context(me: str, now: datetime) -> Context:
+    """Relative terms (age:<1h, decided:today) are evaluated against `now`, in local time."""
+    local = now.astimezone()
+    today = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return Context(me=me, now=now, today=today)

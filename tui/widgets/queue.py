@@ -40,6 +40,7 @@ class QueueList(ScrollView, can_focus=True):
         "queue--normal",
         "queue--low",
         "queue--meta",
+        "queue--soon",
         "queue--overdue",
         "queue--author",
         "queue--text",
@@ -61,6 +62,7 @@ class QueueList(ScrollView, can_focus=True):
     QueueList > .queue--low { color: $text-disabled; }
     QueueList > .queue--meta { color: $text-muted; }
     QueueList > .queue--overdue { color: $error; text-style: bold reverse; }
+    QueueList > .queue--soon { color: $warning; text-style: bold; }
     QueueList > .queue--author { color: $text-secondary; }
     QueueList > .queue--text { color: $text; }
     QueueList > .queue--action { color: $success; }
@@ -84,10 +86,15 @@ class QueueList(ScrollView, can_focus=True):
             super().__init__()
             self.ids = ids
 
-    def __init__(self, model: QueueModel, clock: Callable[[], datetime], **kwargs: object) -> None:
+    def __init__(
+        self, model: QueueModel, clock: Callable[[], datetime], selected: set[int],
+        **kwargs: object,
+    ) -> None:  # fmt: skip
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.model = model
         self.clock = clock
+        self.selected = selected  # the app's bulk selection, drawn with a marker
+        self.new_above = 0  # arrivals above the visible lines since the responder looked
         self._highlighted: int | None = None
         self._requested: set[int] = set()
 
@@ -95,7 +102,13 @@ class QueueList(ScrollView, can_focus=True):
 
     def reload(self, ids: list[int]) -> None:
         """A new ordering from the store; keeps the cursor on its mention."""
+        before = set(self.model.ids)
+        top_id = self.model.id_at(int(self.scroll_y))
         cursor = self.model.replace(ids, self.cursor)
+        if before and top_id is not None and (top := self.model.index_of(top_id)) is not None:
+            # Count arrivals that landed above what the responder is looking at; the cursor
+            # stays on its mention, and the status bar says "N new" instead of jumping.
+            self.new_above += sum(1 for i in ids[:top] if i not in before)
         self._requested &= set(ids)
         self.virtual_size = Size(0, len(ids))
         self.cursor = cursor
@@ -109,6 +122,11 @@ class QueueList(ScrollView, can_focus=True):
 
     def validate_cursor(self, value: int) -> int:
         return max(0, min(value, len(self.model) - 1))
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        if int(new) == 0:
+            self.new_above = 0
 
     def watch_cursor(self, old: int, new: int) -> None:
         if old != new:
@@ -162,7 +180,7 @@ class QueueList(ScrollView, can_focus=True):
             return Strip([Segment(render.fit("…", width), self._style("placeholder"))])
         on_cursor = index == self.cursor
         styles = self._styles(on_cursor)
-        segments = render.queue_segments(row, width, self.clock(), styles)
+        segments = render.queue_segments(row, width, self.clock(), styles, row.id in self.selected)
         return Strip(segments).crop_extend(0, width, styles["line"]).apply_style(styles["line"])
 
     def _request_visible(self) -> None:
@@ -182,6 +200,7 @@ class QueueList(ScrollView, can_focus=True):
     def _styles(self, on_cursor: bool) -> dict[str, Style]:
         """Rich styles per part of a line; on the cursor line, with the cursor's background."""
         names = (
+            "soon",
             "urgent",
             "high",
             "normal",

@@ -6,7 +6,6 @@ from textual.content import Content
 from textual.widgets import Static
 
 from tui.render import safe
-from tui.views import View
 
 HEALTH_STYLE = {
     "ok": "$success",
@@ -24,17 +23,27 @@ class StatusBar(Static):
 
     def show(
         self,
-        views: list[View],
+        views: list[str],
         current: int,
         counts: list[int],
         health: list[tuple[str, str, int]],
         demo: bool,
+        *,
+        breaches: int = 0,
+        new_above: int = 0,
+        selected: int = 0,
     ) -> None:
         parts: list[str | tuple[str, str]] = []
-        for index, (view, count) in enumerate(zip(views, counts, strict=True)):
+        for index, (name, count) in enumerate(zip(views, counts, strict=True)):
             style = "bold reverse $accent" if index == current else "$text-muted"
-            parts += [(f" {index + 1} {safe(view.name)} {count} ", style), " "]
-        parts.append("  ")
+            parts += [(f" {index + 1} {safe(name)} {count} ", style), " "]
+        if new_above:
+            parts += [(f" ↑ {new_above} new ", "bold reverse $success"), " "]
+        if selected:
+            parts += [(f" {selected} selected ", "bold reverse $secondary"), " "]
+        if breaches:
+            parts += [(f" {breaches} past SLA ", "bold reverse $error"), " "]
+        parts.append(" ")
         for name, state, malformed in health:
             parts.append((f"● {safe(name)} {state}", HEALTH_STYLE.get(state, "bold $error")))
             if malformed:

@@ -1,0 +1,62 @@
+"""One desk's worth of contested claim-and-decide traffic, run as its own process by the tests.
+
+    python -m tests.claim_worker DB SESSION ATTEMPTS SEED
+
+Prints one JSON line: how many claims and decisions this desk got, and how many were refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+from tui.ledger import DecisionRefused, Who
+from tui.store import Store
+
+
+async def main(db: Path, session: str, attempts: int, seed: int) -> dict[str, float]:
+    rng = random.Random(seed)
+    who = Who(actor=session, session=session, view="Inbox")
+    counts: dict[str, float] = {"claimed": 0, "claim_refused": 0, "decided": 0, "decide_refused": 0}
+    latencies: list[float] = []
+    async with await Store.open(db) as store:
+        ids = [int(i) for i in (await store.all_ids())]
+        for _ in range(attempts):
+            mention_id = rng.choice(ids)
+            try:
+                await store.claim(mention_id, who)
+                counts["claimed"] += 1
+            except DecisionRefused:
+                counts["claim_refused"] += 1
+                continue
+            start = time.perf_counter()
+            try:
+                await store.decide(
+                    mention_id,
+                    actor=session,
+                    action="tag",
+                    params={"tags": ["x"]},
+                    session=session,
+                    expect_status="new",
+                )
+                counts["decided"] += 1
+            except DecisionRefused:
+                counts["decide_refused"] += 1
+            latencies.append(time.perf_counter() - start)
+            if rng.random() < 0.5:  # half the time another desk could take it back: undo
+                with contextlib.suppress(DecisionRefused):
+                    await store.undo_last(session, session=session)
+    latencies.sort()
+    counts["p99_ms"] = round(latencies[int(len(latencies) * 0.99)] * 1000, 2) if latencies else 0
+    counts["max_ms"] = round(latencies[-1] * 1000, 2) if latencies else 0
+    return counts
+
+
+if __name__ == "__main__":
+    db, session, attempts, seed = sys.argv[1:5]
+    print(json.dumps(asyncio.run(main(Path(db), session, int(attempts), int(seed)))))

@@ -1,0 +1,147 @@
+"""Several responders on one database: claims, refusals, live updates, no double handling."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from playbooks import Engine
+from tests.conftest import FROZEN, demo_mentions, ingest
+from tests.desk import desk
+from tui.ledger import Who
+from tui.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def test_another_desks_claim_shows_within_a_second_and_blocks_decisions(
+    tmp_path: Path, engine: Engine
+) -> None:
+    app = await desk(tmp_path, engine, count=6)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        target = app.model.ids[0]
+        async with await Store.open(app.settings.db, clock=lambda: FROZEN) as other:
+            await other.claim(target, Who("sam", "sams-desk"))
+        for _ in range(30):  # polling every 0.5 s: within a second
+            await pilot.pause(0.05)
+            row = app.model.row_at(0)
+            if row is not None and row.claimed_by == "sam":
+                break
+        assert app.model.row_at(0) is not None and app.model.row_at(0).claimed_by == "sam"  # type: ignore[union-attr]
+        await pilot.press("a")
+        await pilot.pause()
+        with sqlite3.connect(app.settings.db) as db:
+            actions = db.execute("SELECT actor, action FROM decisions ORDER BY id").fetchall()
+        assert actions == [("sam", "claim")]  # pat's accept was refused, nothing logged
+        assert any("sam is working on this mention" in str(n.message) for n in app._notifications)
+
+
+async def test_a_decision_made_elsewhere_first_is_refused_not_repeated(
+    tmp_path: Path, engine: Engine
+) -> None:
+    app = await desk(tmp_path, engine, count=6)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        target = app.model.ids[0]
+        app.set_interval(99, lambda: None)  # (the desk's own polling keeps running)
+        async with await Store.open(app.settings.db, clock=lambda: FROZEN) as other:
+            await other.decide(
+                target,
+                actor="sam",
+                action="tag",
+                params={"tags": ["x"]},
+                session="sams-desk",
+                expect_status="new",
+            )
+        # pat presses `a` before the poll noticed: the status check refuses it
+        await app.action_accept()
+        await pilot.pause()
+        with sqlite3.connect(app.settings.db) as db:
+            rows = db.execute(
+                "SELECT actor FROM decisions WHERE mention_id = ?", (target,)
+            ).fetchall()
+        assert rows == [("sam",)]
+
+
+async def test_claims_expire_when_a_desk_dies_and_are_released_on_quit(
+    tmp_path: Path, engine: Engine
+) -> None:
+    from datetime import timedelta
+
+    now = [FROZEN]
+    async with await Store.open(tmp_path / "c.db", clock=lambda: now[0]) as store:
+        [mention_id] = await ingest(store, engine, demo_mentions(1))
+        await store.claim(mention_id, Who("dead", "crashed-desk"), lease=timedelta(seconds=90))
+        now[0] = FROZEN + timedelta(seconds=91)  # it never renewed
+        await store.claim(mention_id, Who("pat", "live-desk"))
+        await store.release_session(Who("pat", "live-desk"))
+        with sqlite3.connect(store.path) as db:
+            assert db.execute("SELECT count(*) FROM claims").fetchone() == (0,)
+
+
+def test_eight_desks_contending_never_double_handle(tmp_path: Path, engine: Engine) -> None:
+    """8 processes claim and decide at random over 40 mentions: each handled at most once
+    at a time, and every decision that was logged had the claim."""
+    db = tmp_path / "shared.db"
+
+    async def seed() -> None:
+        async with await Store.open(db) as store:
+            await ingest(store, engine, demo_mentions(40))
+
+    asyncio.run(seed())
+    attempts = int(os.environ.get("TRIAGE_CONTENTION_ATTEMPTS", "150"))
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.claim_worker",
+                str(db),
+                f"desk{i}",
+                str(attempts),
+                str(i),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(8)
+    ]
+    results = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+        results.append(json.loads(out))
+    with sqlite3.connect(db) as conn:
+        # Between two effective decisions on a mention there must be an undo of the first.
+        rows = conn.execute(
+            "SELECT d.mention_id, d.actor, d.id FROM decisions d WHERE d.action = 'tag'"
+            " ORDER BY d.mention_id, d.id"
+        ).fetchall()
+        undone = {
+            r[0]
+            for r in conn.execute("SELECT reverses_id FROM decisions WHERE reverses_id IS NOT NULL")
+        }
+        claimed_before = conn.execute(
+            "SELECT count(*) FROM decisions t WHERE t.action = 'tag' AND NOT EXISTS ("
+            " SELECT 1 FROM decisions c WHERE c.mention_id = t.mention_id AND c.action = 'claim'"
+            " AND c.actor = t.actor AND c.id < t.id)"
+        ).fetchone()[0]
+        integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
+    double = 0
+    for previous, current in itertools.pairwise(rows):
+        if previous[0] == current[0] and previous[2] not in undone:
+            double += 1
+    assert double == 0
+    assert claimed_before == 0
+    assert integrity == "ok"
+    assert sum(r["decided"] for r in results) == len(rows) > 0
+    assert sum(r["claim_refused"] for r in results) > 0  # there was real contention

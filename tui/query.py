@@ -1,0 +1,221 @@
+"""The view query language (DESIGN §6), compiled to SQL. Headless.
+
+    status:new,escalated priority:urgent source:mastodon tag:outage -tag:spam assignee:me
+    age:<1h due:<15m sla:breached lang:en kind:reply rule:down-report action:escalate
+    decided:today "exact phrase" word -word sort:oldest
+
+Terms are ANDed; a comma means any of; a leading `-` negates a term; free words and quoted
+phrases search the title and text (case-insensitive). A mistake raises QueryError with the
+column, which the desk shows inline; nothing here ever raises anything else.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from tui.records import STATUSES
+from tui.timefmt import iso
+
+PRIORITIES = ("urgent", "high", "normal", "low")
+SORTS = {
+    "priority": "m.priority_rank, m.received_at, m.id",
+    "oldest": "m.received_at, m.id",
+    "newest": "m.received_at DESC, m.id DESC",
+    "due": "coalesce(m.sla_due_at, '9999'), m.priority_rank, m.id",
+    "snoozed": "coalesce(m.snoozed_until, '9999'), m.id",
+}
+_TOKEN = re.compile(r'(-?)(?:"([^"]*)"?|(\S+))')
+_RELATIVE = re.compile(r"^([<>])(\d+)([smhd])$")
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class QueryError(ValueError):
+    def __init__(self, query: str, position: int, message: str) -> None:
+        super().__init__(f"column {position + 1}: {message}")
+        self.query = query
+        self.position = position
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Context:
+    me: str
+    now: datetime
+    today: datetime  # start of the responder's day, for decided:today
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str
+    where: str  # SQL over `mentions m`, "1" when empty
+    args: tuple[object, ...]
+    order: str
+
+
+Compiler = Callable[[str, Context], tuple[str, list[object]]]
+
+
+def compile_query(text: str, ctx: Context) -> Query:
+    clauses: list[str] = []
+    args: list[object] = []
+    order = SORTS["priority"]
+    for match in _TOKEN.finditer(text):
+        negate, phrase, word = match.group(1) == "-", match.group(2), match.group(3)
+        position = match.start()
+        if phrase is not None:
+            sql, values = _search(phrase)
+        elif ":" in word and not word.startswith(":"):
+            field, _, value = word.partition(":")
+            if field == "sort":
+                if negate or value not in SORTS:
+                    known = ", ".join(SORTS)
+                    raise QueryError(text, position, f"sort:{value}? sort by one of: {known}")
+                order = SORTS[value]
+                continue
+            compiler = FIELDS.get(field)
+            if compiler is None:
+                raise QueryError(
+                    text, position, f"unknown field {field!r}; known: {', '.join(FIELDS)}, sort"
+                )
+            if not value:
+                raise QueryError(text, position, f"{field}: needs a value")
+            try:
+                sql, values = compiler(value, ctx)
+            except ValueError as exc:
+                raise QueryError(text, position + len(field) + 1, str(exc)) from None
+        else:
+            sql, values = _search(word)
+        clauses.append(f"NOT ({sql})" if negate else f"({sql})")
+        args.extend(values)
+    return Query(text, " AND ".join(clauses) or "1", tuple(args), order)
+
+
+def _search(term: str) -> tuple[str, list[object]]:
+    pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return (
+        "m.text LIKE ? ESCAPE '\\' OR coalesce(m.title, '') LIKE ? ESCAPE '\\'",
+        [pattern, pattern],
+    )
+
+
+def _choices(column: str, allowed: tuple[str, ...] | None = None) -> Compiler:
+    def compile_(value: str, ctx: Context) -> tuple[str, list[object]]:
+        values = [v for v in value.split(",") if v]
+        if allowed is not None:
+            for v in values:
+                if v not in allowed:
+                    raise ValueError(f"unknown value {v!r}; one of {', '.join(allowed)}")
+        marks = ", ".join("?" * len(values))
+        return f"{column} IN ({marks})", list(values)
+
+    return compile_
+
+
+def _source(value: str, ctx: Context) -> tuple[str, list[object]]:
+    values = value.split(",")
+    marks = ", ".join("?" * len(values))
+    return f"m.source IN ({marks}) OR m.source_name IN ({marks})", [*values, *values]
+
+
+def _tag(value: str, ctx: Context) -> tuple[str, list[object]]:
+    values = value.split(",")
+    marks = ", ".join("?" * len(values))
+    return f"EXISTS (SELECT 1 FROM json_each(m.tags) WHERE value IN ({marks}))", list(values)
+
+
+def _assignee(value: str, ctx: Context) -> tuple[str, list[object]]:
+    """Assigned to the person, or (for a person) claimed by them: what "mine" means."""
+    if value == "none":
+        return "m.assignee IS NULL", []
+    who = ctx.me if value == "me" else value
+    return (
+        "m.assignee = ? OR EXISTS (SELECT 1 FROM claims c WHERE c.mention_id = m.id"
+        " AND c.actor = ? AND c.lease_until > ?)",
+        [who, who, iso(ctx.now)],
+    )
+
+
+def _claimed(value: str, ctx: Context) -> tuple[str, list[object]]:
+    live = "SELECT 1 FROM claims c WHERE c.mention_id = m.id AND c.lease_until > ?"
+    if value == "none":
+        return f"NOT EXISTS ({live})", [iso(ctx.now)]
+    if value == "any":
+        return f"EXISTS ({live})", [iso(ctx.now)]
+    who = ctx.me if value == "me" else value
+    return f"EXISTS ({live} AND c.actor = ?)", [iso(ctx.now), who]
+
+
+def _relative(value: str) -> tuple[str, timedelta]:
+    match = _RELATIVE.match(value)
+    if not match:
+        raise ValueError(f"expected <N or >N with s, m, h or d, like <1h or >2d; got {value!r}")
+    amount = int(match.group(2)) * _UNIT[match.group(3)]
+    return match.group(1), timedelta(seconds=amount)
+
+
+def _age(value: str, ctx: Context) -> tuple[str, list[object]]:
+    op, span = _relative(value)
+    # younger than 1h: received after now-1h
+    return f"m.received_at {'>' if op == '<' else '<'} ?", [iso(ctx.now - span)]
+
+
+def _due(value: str, ctx: Context) -> tuple[str, list[object]]:
+    op, span = _relative(value)
+    return f"m.sla_due_at IS NOT NULL AND m.sla_due_at {op} ?", [iso(ctx.now + span)]
+
+
+def _sla(value: str, ctx: Context) -> tuple[str, list[object]]:
+    if value == "breached":
+        return "m.sla_due_at IS NOT NULL AND m.sla_due_at < ? AND m.status = 'new'", [iso(ctx.now)]
+    if value == "ok":
+        return "m.sla_due_at IS NULL OR m.sla_due_at >= ? OR m.status != 'new'", [iso(ctx.now)]
+    raise ValueError(f"sla:{value}? use sla:breached or sla:ok")
+
+
+def _decided(value: str, ctx: Context) -> tuple[str, list[object]]:
+    if value == "today":
+        since = ctx.today
+    else:
+        op, span = _relative(value)
+        if op != "<":
+            raise ValueError("decided: takes today or <N (decided within the last N)")
+        since = ctx.now - span
+    return (
+        "EXISTS (SELECT 1 FROM decisions d WHERE d.mention_id = m.id AND d.decided_at >= ?"
+        " AND d.action NOT IN ('note', 'claim', 'release', 'undo'))",
+        [iso(since)],
+    )
+
+
+def _suggested(column: str) -> Compiler:
+    def compile_(value: str, ctx: Context) -> tuple[str, list[object]]:
+        values = value.split(",")
+        marks = ", ".join("?" * len(values))
+        return (
+            f"EXISTS (SELECT 1 FROM suggestions s WHERE s.mention_id = m.id AND s.rank = 0"
+            f" AND s.{column} IN ({marks}))",
+            list(values),
+        )
+
+    return compile_
+
+
+FIELDS: dict[str, Compiler] = {
+    "status": _choices("m.status", STATUSES),
+    "priority": _choices("m.priority", PRIORITIES),
+    "source": _source,
+    "tag": _tag,
+    "assignee": _assignee,
+    "claimed": _claimed,
+    "age": _age,
+    "due": _due,
+    "sla": _sla,
+    "decided": _decided,
+    "lang": _choices("m.language"),
+    "kind": _choices("m.kind"),
+    "rule": _suggested("rule_id"),
+    "action": _suggested("action"),
+}
