@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from textual.pilot import Pilot
+
 from playbooks import Engine
 from sources.model import Mention
 from tests.conftest import FROZEN, demo_mentions, ingest
@@ -49,3 +51,15 @@ def desk_sync(
 ) -> DeskApp:
     """`desk` for synchronous tests (snapshots run their own event loop)."""
     return asyncio.run(desk(tmp_path, engine, count, extra, mentions))
+
+
+async def modal(pilot: Pilot[int], key: str) -> None:
+    """Press a key that opens a modal (from a worker) and wait until it is up, so the keys
+    typed next go to it and not to the queue."""
+    await pilot.press(key)
+    for _ in range(100):
+        if pilot.app.screen.is_modal:
+            await pilot.pause()
+            return
+        await pilot.pause(0.02)
+    raise AssertionError(f"{key} opened no dialog")

@@ -11,7 +11,7 @@ from rich.segment import Segment
 from playbooks import Engine
 from sources.model import Author
 from tests.conftest import FROZEN, demo_mentions
-from tests.desk import desk, seed, settings_for
+from tests.desk import desk, modal, seed, settings_for
 from tui.app import DeskApp
 from tui.store import Store
 from tui.widgets.detail import DetailPane
@@ -75,8 +75,7 @@ async def test_dismiss_asks_for_a_reason_and_logs_it(tmp_path: Path, engine: Eng
         await pilot.pause()
         first = app.model.ids[0]
         _, action = _top_suggestion(app, first)
-        await pilot.press("x")
-        await pilot.pause()
+        await modal(pilot, "x")
         await pilot.press("2")  # "off-topic"
         await pilot.pause()
         [row] = _decisions(app)
@@ -89,7 +88,8 @@ async def test_escape_cancels_a_dismissal(tmp_path: Path, engine: Engine) -> Non
     app = await desk(tmp_path, engine)
     async with app.run_test(size=(120, 30)) as pilot:
         await pilot.pause()
-        await pilot.press("x", "escape")
+        await modal(pilot, "x")
+        await pilot.press("escape")
         await pilot.pause()
         assert _decisions(app) == []
 

@@ -11,7 +11,7 @@ from textual.widgets import Input
 
 from playbooks import Engine
 from tests.conftest import FROZEN
-from tests.desk import desk
+from tests.desk import desk, modal
 from tui.app import DeskApp
 from tui.widgets.queue import QueueList
 
@@ -52,8 +52,7 @@ async def test_reply_edits_the_template_and_logs_the_text(tmp_path: Path, engine
         while top(app, current(app))[0] != "reply":
             await pilot.press("j")
         target = current(app)
-        await pilot.press("r")
-        await pilot.pause()
+        await modal(pilot, "r")
         await pilot.press("end", "space", "P", "S", "ctrl+s")
         await pilot.pause()
         [(mention_id, action, outcome, params)] = decisions(app)
@@ -71,7 +70,8 @@ async def test_escalate_keeps_the_suggested_team_as_accepted(
         await pilot.pause()
         target = current(app)
         assert top(app, target)[0] == "escalate"
-        await pilot.press("e", "enter")  # the suggested team is preselected
+        await modal(pilot, "e")
+        await pilot.press("enter")  # the suggested team is preselected
         await pilot.pause()
         [(_, action, outcome, params)] = decisions(app)
         assert (action, outcome, params["team"]) == ("escalate", "accepted", "sre-oncall")
@@ -82,7 +82,8 @@ async def test_escalate_to_a_typed_team_is_edited(tmp_path: Path, engine: Engine
     app = await desk(tmp_path, engine, count=12)
     async with app.run_test(size=(120, 30)) as pilot:
         await pilot.pause()
-        await pilot.press("e", *"legal", "enter")
+        await modal(pilot, "e")
+        await pilot.press(*"legal", "enter")
         await pilot.pause()
         [(_, _, outcome, params)] = decisions(app)
         assert (outcome, params["team"]) == ("edited", "legal")
@@ -93,16 +94,20 @@ async def test_tag_snooze_assign_note_each_log_one_decision(tmp_path: Path, engi
     async with app.run_test(size=(120, 30)) as pilot:
         await pilot.pause()
         first = current(app)
-        await pilot.press("N", *"called them", "ctrl+s")  # a note keeps it in the queue
+        await modal(pilot, "N")
+        await pilot.press(*"called them", "ctrl+s")  # a note keeps it in the queue
         await pilot.pause()
         assert current(app) == first
-        await pilot.press("t", *"vip, press", "enter")
+        await modal(pilot, "t")
+        await pilot.press(*"vip, press", "enter")
         await pilot.pause()
         second = current(app)
-        await pilot.press("s", "2")  # 1h
+        await modal(pilot, "s")
+        await pilot.press("2")  # 1h
         await pilot.pause()
         third = current(app)
-        await pilot.press("A", *"sam", "enter")
+        await modal(pilot, "A")
+        await pilot.press(*"sam", "enter")
         await pilot.pause()
         rows = decisions(app)
         assert [(r[0], r[1]) for r in rows] == [
@@ -127,7 +132,8 @@ async def test_bulk_select_then_one_action_logs_one_entry_per_mention(
         chosen = list(app.model.ids[:3])
         await pilot.press("space", "space", "space")  # select three, moving down
         assert app.selected == set(chosen)
-        await pilot.press("x", "1")  # dismiss as spam
+        await modal(pilot, "x")
+        await pilot.press("1")  # dismiss as spam
         await pilot.pause()
         rows = decisions(app)
         assert sorted(r[0] for r in rows) == sorted(chosen)
@@ -228,7 +234,8 @@ async def test_snoozed_mention_returns_when_due(tmp_path: Path, engine: Engine) 
     async with app.run_test(size=(120, 30)) as pilot:
         await pilot.pause()
         target = current(app)
-        await pilot.press("s", "1")  # 30m
+        await modal(pilot, "s")
+        await pilot.press("1")  # 30m
         await pilot.pause()
         assert target not in app.model.ids
         from datetime import timedelta

@@ -8,10 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from textual.pilot import Pilot
+
 from playbooks import Engine
 from sources.model import Author
 from tests.conftest import demo_mentions
-from tests.desk import desk_sync
+from tests.desk import desk_sync, modal
 
 HOSTILE = "[@click=app.quit]boom[/] \x1b]52;c;aGk=\x07 [/oops] \u202eevil\u202c"
 
@@ -41,8 +43,14 @@ def test_hostile_mention_detail(snap_compare: Any, tmp_path: Path, engine: Engin
 
 
 def test_after_accept_and_dismiss(snap_compare: Any, tmp_path: Path, engine: Engine) -> None:
+    async def work(pilot: Pilot[int]) -> None:
+        await pilot.press("a")
+        await modal(pilot, "x")
+        await pilot.press("1", "j")
+        await pilot.pause()
+
     app = desk_sync(tmp_path, engine, count=20)
-    assert snap_compare(app, press=["a", "x", "1", "j"], terminal_size=(120, 28))
+    assert snap_compare(app, run_before=work, terminal_size=(120, 28))
 
 
 def test_help_screen(snap_compare: Any, tmp_path: Path, engine: Engine) -> None:

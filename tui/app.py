@@ -187,9 +187,12 @@ class DeskApp(App[int]):
 
     async def _ingest(self) -> None:
         runner = IngestRunner(
-            self.store, self.loaded.sources, lambda: self.engine, on_batch=self._arrived,
+            self.store,
+            self.loaded.sources,
+            lambda: self.engine,
+            on_batch=self._arrived,
             clock=self.clock,
-        )  # fmt: skip
+        )
         try:
             await runner.run()
         except Exception as exc:  # the store failed (disk full, locked for too long...)
@@ -269,12 +272,16 @@ class DeskApp(App[int]):
         narrow = None
         if self.filter_text and self.filter_error is None:
             narrow = self._context_query(self.filter_text)
+        queue = self.query_one(QueueList)  # before the await: the desk may close meanwhile
         ids = await self.store.queue_ids(query, narrow)
+        if not queue.is_attached:
+            return
         self.selected &= set(ids)
-        self.query_one(QueueList).reload(ids)
+        queue.reload(ids)
         await self._update_status(recount=True)
 
     async def _update_status(self, recount: bool = False) -> None:
+        bar, queue = self.query_one(StatusBar), self.query_one(QueueList)
         if recount or not any(self._counts):
             self._counts = [
                 await self.store.count(self._context_query(v.query)) for v in self.views
@@ -285,16 +292,24 @@ class DeskApp(App[int]):
             health.append(("ingest", "stopped", 0))
         if self.playbook_error:
             health.append(("playbooks", "error", 0))
-        queue = self.query_one(QueueList)
-        self.query_one(StatusBar).show(
-            [v.name for v in self.views], self.current_view, self._counts, health,
-            self.loaded.demo, breaches=self._breaches, new_above=queue.new_above,
+        if not bar.is_attached:
+            return
+        bar.show(
+            [v.name for v in self.views],
+            self.current_view,
+            self._counts,
+            health,
+            self.loaded.demo,
+            breaches=self._breaches,
+            new_above=queue.new_above,
             selected=len(self.selected),
-        )  # fmt: skip
+        )
 
     async def on_queue_list_need_rows(self, message: QueueList.NeedRows) -> None:
+        queue = self.query_one(QueueList)
         self.model.update(await self.store.queue_rows(message.ids))
-        self.query_one(QueueList).rows_arrived()
+        if queue.is_attached:
+            queue.rows_arrived()
 
     async def on_queue_list_highlighted(self, message: QueueList.Highlighted) -> None:
         if message.mention_id is not None:
@@ -302,11 +317,17 @@ class DeskApp(App[int]):
         await self._show_detail(message.mention_id)
 
     async def _show_detail(self, mention_id: int | None) -> None:
+        pane = self.query_one(DetailPane)  # before the await: the desk may close meanwhile
         detail = None if mention_id is None else await self.store.detail(mention_id)
-        self.query_one(DetailPane).show(detail, self.clock())
+        if pane.is_attached:
+            pane.show(detail, self.clock())
 
     def _current(self) -> int | None:
         return self.model.id_at(self.query_one(QueueList).cursor)
+
+    def _acting(self) -> Who:
+        """This desk, in the view the responder is looking at (logged with each decision)."""
+        return Who(self.who.actor, self.who.session, self.view.name)
 
     def _seen_status(self, detail: Detail) -> str:
         """The status the responder saw on screen: if the mention moved on since (another
@@ -392,9 +413,14 @@ class DeskApp(App[int]):
         suggested = _value(first_top, key) if first_top and first_top.action == action else None
         count = f" ({len(details)} mentions)" if len(details) > 1 else ""
         value = await self.push_screen_wait(
-            PickScreen(f"{title}{count}", [*([suggested] if suggested else []), *choices],
-                       preselect=suggested, custom=custom, hint="enter picks, esc cancels")
-        )  # fmt: skip
+            PickScreen(
+                f"{title}{count}",
+                [*([suggested] if suggested else []), *choices],
+                preselect=suggested,
+                custom=custom,
+                hint="enter picks, esc cancels",
+            )
+        )
         if value is not None:
             chosen: object = (
                 [t.strip() for t in value.split(",") if t.strip()] if key == "tags" else value
@@ -413,8 +439,7 @@ class DeskApp(App[int]):
 
     async def _commit(self, intents: list[Intent]) -> None:
         """Commit, then say so: the screen never reports a decision the log does not hold."""
-        who = Who(self.who.actor, self.who.session, self.view.name)
-        results = await self.store.decide_many(intents, who, self._shown)
+        results = await self.store.decide_many(intents, self._acting(), self._shown)
         logged = [r for r in results if not isinstance(r, DecisionRefused)]
         refused = [r for r in results if isinstance(r, DecisionRefused)]
         if len(logged) == 1:
@@ -449,10 +474,10 @@ class DeskApp(App[int]):
         if current is None:
             return
         try:
-            if await self.store.release(current, self.who) is not None:
+            if await self.store.release(current, self._acting()) is not None:
                 self.notify("Released: someone else can take it.", markup=False)
             else:
-                await self.store.claim(current, self.who)
+                await self.store.claim(current, self._acting())
                 self.notify("Claimed: it is yours until you decide or release it.", markup=False)
         except DecisionRefused as exc:
             self.notify(str(exc).capitalize() + ".", severity="warning", markup=False)
@@ -463,7 +488,7 @@ class DeskApp(App[int]):
     async def action_pull_next(self) -> None:
         """Claim the most urgent unclaimed mention of this view and go to it."""
         query = self._context_query(self.view.query)
-        mention_id = await self.store.pull_next(self.who, query.where, query.args)
+        mention_id = await self.store.pull_next(self._acting(), query.where, query.args)
         if mention_id is None:
             self.notify("Nothing unclaimed left in this view.", markup=False)
             return

@@ -85,6 +85,9 @@ class Detail:
     suggestions: list[SuggestionRecord] = field(default_factory=list)
     decisions: list[DecisionRecord] = field(default_factory=list)
     claimed_by: str | None = None
+    parent: Mention | None = None  # the mention it replies to, when stored
+    tags: tuple[str, ...] = ()
+    assignee: str | None = None
 
 
 def describe(action: str, params: dict[str, Any]) -> str:

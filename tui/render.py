@@ -118,8 +118,16 @@ def detail_content(detail: Detail, now: datetime) -> Content:
     ]
     if m.url:
         parts += [(safe(m.url), "underline"), "\n"]
-    if m.in_reply_to_id:
-        parts += [(f"in reply to {safe(m.in_reply_to_id)}\n", "dim italic")]
+    parts += _state_parts(detail)
+    if detail.parent is not None:
+        parent = detail.parent
+        quoted = " ".join(parent.text.split())[:280]
+        parts += [
+            (f"in reply to {safe(parent.author.handle)}: ", "dim italic"),
+            (f"{safe(quoted)}\n", "italic"),
+        ]
+    elif m.in_reply_to_id:
+        parts += [(f"in reply to {safe(m.in_reply_to_id)} (not stored here)\n", "dim italic")]
     parts.append("\n")
     if m.title:
         parts += [(safe(m.title), "bold"), "\n\n"]
@@ -135,6 +143,18 @@ def detail_content(detail: Detail, now: datetime) -> Content:
     parts += _suggestion_parts(detail, now)
     parts += _history_parts(detail)
     return Content.assemble(*parts)
+
+
+def _state_parts(detail: Detail) -> list[str | tuple[str, str]]:
+    """Status, claim, assignee and tags: what other responders are doing with it."""
+    bits: list[str | tuple[str, str]] = [(f"{detail.status}", "bold")]
+    if detail.claimed_by:
+        bits += [" · ", (f"claimed by {safe(detail.claimed_by)}", "bold $warning")]
+    if detail.assignee:
+        bits += [" · ", f"assigned to {safe(detail.assignee)}"]
+    if detail.tags:
+        bits += [" · ", ("#" + " #".join(safe(t) for t in detail.tags), "$secondary")]
+    return [*bits, "\n"]
 
 
 def _suggestion_parts(detail: Detail, now: datetime) -> list[str | tuple[str, str]]:

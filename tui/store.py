@@ -238,15 +238,29 @@ class Store:
             row = await cur.fetchone()
         if row is None:
             return None
+        mention = from_row(row)
         return Detail(
             id=mention_id,
-            mention=from_row(row),
+            mention=mention,
             status=row["status"],
             priority=row["priority"],
             sla_due_at=opt_parse(row["sla_due_at"]),
             suggestions=await self._suggestions(db, mention_id),
             decisions=await self._decisions(db, "WHERE mention_id = ? ORDER BY id", (mention_id,)),
+            claimed_by=await ledger.claimed_by(db, mention_id, self.clock()),
+            parent=await self._thread_parent(db, mention),
+            tags=tuple(json.loads(row["tags"])),
+            assignee=row["assignee"],
         )
+
+    async def _thread_parent(self, db: aiosqlite.Connection, mention: Mention) -> Mention | None:
+        """The mention this one replies to, when we have it: the context a reply needs."""
+        if mention.in_reply_to_id is None:
+            return None
+        sql = "SELECT * FROM mentions WHERE source_name = ? AND native_id = ?"
+        async with db.execute(sql, (mention.source_name, mention.in_reply_to_id)) as cur:
+            row = await cur.fetchone()
+        return None if row is None else from_row(row)
 
     async def _suggestions(
         self, db: aiosqlite.Connection, mention_id: int

@@ -35,9 +35,14 @@ class PickScreen(ModalScreen[str | None]):
     """
 
     def __init__(
-        self, title: str, choices: list[str], *, preselect: str | None = None,
-        custom: bool = True, hint: str = "",
-    ) -> None:  # fmt: skip
+        self,
+        title: str,
+        choices: list[str],
+        *,
+        preselect: str | None = None,
+        custom: bool = True,
+        hint: str = "",
+    ) -> None:
         super().__init__()
         self.title_text = title
         self.choices = list(dict.fromkeys(choices))

@@ -87,9 +87,12 @@ class QueueList(ScrollView, can_focus=True):
             self.ids = ids
 
     def __init__(
-        self, model: QueueModel, clock: Callable[[], datetime], selected: set[int],
+        self,
+        model: QueueModel,
+        clock: Callable[[], datetime],
+        selected: set[int],
         **kwargs: object,
-    ) -> None:  # fmt: skip
+    ) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.model = model
         self.clock = clock

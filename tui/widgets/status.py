@@ -33,10 +33,35 @@ class StatusBar(Static):
         new_above: int = 0,
         selected: int = 0,
     ) -> None:
+        rest = self._rest(health, demo, breaches, new_above, selected)
+        content = Content.assemble(*self._tabs(views, current, counts, compact=False), *rest)
+        if content.cell_length > self.size.width > 0:  # narrow: other tabs as "2:9"
+            content = Content.assemble(*self._tabs(views, current, counts, compact=True), *rest)
+        self.update(content)
+
+    @staticmethod
+    def _tabs(
+        views: list[str], current: int, counts: list[int], *, compact: bool
+    ) -> list[str | tuple[str, str]]:
         parts: list[str | tuple[str, str]] = []
         for index, (name, count) in enumerate(zip(views, counts, strict=True)):
-            style = "bold reverse $accent" if index == current else "$text-muted"
-            parts += [(f" {index + 1} {safe(name)} {count} ", style), " "]
+            if index == current:
+                parts += [(f" {index + 1} {safe(name)} {count} ", "bold reverse $accent"), " "]
+            elif compact:
+                parts += [(f"{index + 1}:{count}", "$text-muted"), " "]
+            else:
+                parts += [(f" {index + 1} {safe(name)} {count} ", "$text-muted"), " "]
+        return parts
+
+    @staticmethod
+    def _rest(
+        health: list[tuple[str, str, int]],
+        demo: bool,
+        breaches: int,
+        new_above: int,
+        selected: int,
+    ) -> list[str | tuple[str, str]]:
+        parts: list[str | tuple[str, str]] = []
         if new_above:
             parts += [(f" ↑ {new_above} new ", "bold reverse $success"), " "]
         if selected:
@@ -51,4 +76,4 @@ class StatusBar(Static):
             parts.append("  ")
         if demo:
             parts.append(("DEMO: demo source + demo database", "bold $warning"))
-        self.update(Content.assemble(*parts))
+        return parts
