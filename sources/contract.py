@@ -40,6 +40,7 @@ class HealthState(StrEnum):
     DISABLED = "endpoint disabled"
     BLOCKED = "blocked"
     ERROR = "error"
+    STANDBY = "standby"  # another process sharing the database fetches this source
 
 
 @dataclass

@@ -116,22 +116,28 @@ class DeskApp(App[int]):
     # -- layout and lifecycle -----------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield StatusBar(id="status")
+        # Held directly rather than queried: timers touch them every second, and a timer
+        # that fires while the desk is closing must not fail on a DOM already taken down.
+        self.status_bar = StatusBar(id="status")
+        self.filter_input = Input(
+            placeholder='filter: words, "phrases", tag:x -source:y age:<1h', id="filter"
+        )
+        self.queue = QueueList(self.model, self.clock, self.selected, id="queue")
+        self.detail = DetailPane(id="detail")
+        yield self.status_bar
         with Horizontal(id="main"):
             with Vertical(id="left"):
-                yield Input(
-                    placeholder='filter: words, "phrases", tag:x -source:y age:<1h', id="filter"
-                )
-                yield QueueList(self.model, self.clock, self.selected, id="queue")
-            yield DetailPane(id="detail")
+                yield self.filter_input
+                yield self.queue
+            yield self.detail
         yield Footer()
 
     async def on_mount(self) -> None:
         self.store = self._given_store or await Store.open(self.settings.db, clock=self.clock)
         self._apply_keymap()
         self.on_resize()
-        self.query_one("#filter", Input).display = False
-        self.query_one(QueueList).focus()
+        self.filter_input.display = False
+        self.queue.focus()
         self._data_version = await self.store.data_version()
         await self.reload()
         self.set_interval(0.1, self._reload_if_dirty)  # coalesce arrivals: <= 10 reloads/s
@@ -192,6 +198,7 @@ class DeskApp(App[int]):
             lambda: self.engine,
             on_batch=self._arrived,
             clock=self.clock,
+            session=self.who.session,
         )
         try:
             await runner.run()
@@ -254,7 +261,7 @@ class DeskApp(App[int]):
         await self._update_status()
 
     async def _tick(self) -> None:
-        self.query_one(QueueList).refresh()
+        self.queue.refresh()
         await self._update_status()
 
     # -- data ------------------------------------------------------------------------
@@ -272,16 +279,14 @@ class DeskApp(App[int]):
         narrow = None
         if self.filter_text and self.filter_error is None:
             narrow = self._context_query(self.filter_text)
-        queue = self.query_one(QueueList)  # before the await: the desk may close meanwhile
         ids = await self.store.queue_ids(query, narrow)
-        if not queue.is_attached:
+        if not self.queue.is_attached:  # the desk closed meanwhile
             return
         self.selected &= set(ids)
-        queue.reload(ids)
+        self.queue.reload(ids)
         await self._update_status(recount=True)
 
     async def _update_status(self, recount: bool = False) -> None:
-        bar, queue = self.query_one(StatusBar), self.query_one(QueueList)
         if recount or not any(self._counts):
             self._counts = [
                 await self.store.count(self._context_query(v.query)) for v in self.views
@@ -292,24 +297,23 @@ class DeskApp(App[int]):
             health.append(("ingest", "stopped", 0))
         if self.playbook_error:
             health.append(("playbooks", "error", 0))
-        if not bar.is_attached:
+        if not self.status_bar.is_attached:
             return
-        bar.show(
+        self.status_bar.show(
             [v.name for v in self.views],
             self.current_view,
             self._counts,
             health,
             self.loaded.demo,
             breaches=self._breaches,
-            new_above=queue.new_above,
+            new_above=self.queue.new_above,
             selected=len(self.selected),
         )
 
     async def on_queue_list_need_rows(self, message: QueueList.NeedRows) -> None:
-        queue = self.query_one(QueueList)
         self.model.update(await self.store.queue_rows(message.ids))
-        if queue.is_attached:
-            queue.rows_arrived()
+        if self.queue.is_attached:
+            self.queue.rows_arrived()
 
     async def on_queue_list_highlighted(self, message: QueueList.Highlighted) -> None:
         if message.mention_id is not None:
@@ -317,13 +321,12 @@ class DeskApp(App[int]):
         await self._show_detail(message.mention_id)
 
     async def _show_detail(self, mention_id: int | None) -> None:
-        pane = self.query_one(DetailPane)  # before the await: the desk may close meanwhile
         detail = None if mention_id is None else await self.store.detail(mention_id)
-        if pane.is_attached:
-            pane.show(detail, self.clock())
+        if self.detail.is_attached:  # the desk may have closed meanwhile
+            self.detail.show(detail, self.clock())
 
     def _current(self) -> int | None:
-        return self.model.id_at(self.query_one(QueueList).cursor)
+        return self.model.id_at(self.queue.cursor)
 
     def _acting(self) -> Who:
         """This desk, in the view the responder is looking at (logged with each decision)."""
@@ -498,7 +501,7 @@ class DeskApp(App[int]):
     def _jump_to(self, mention_id: int) -> None:
         index = self.model.index_of(mention_id)
         if index is not None:
-            self.query_one(QueueList).cursor = index
+            self.queue.cursor = index
 
     # -- selection, filter, link ------------------------------------------------------
 
@@ -506,24 +509,24 @@ class DeskApp(App[int]):
         current = self._current()
         if current is not None:
             self.selected ^= {current}
-            self.query_one(QueueList).action_cursor_down()
-            self.query_one(QueueList).refresh()
+            self.queue.action_cursor_down()
+            self.queue.refresh()
 
     def action_select_all(self) -> None:
         self.selected.update(self.model.ids)
-        self.query_one(QueueList).refresh()
+        self.queue.refresh()
 
     async def action_clear(self) -> None:
         if self.selected:
             self.selected.clear()
-            self.query_one(QueueList).refresh()
-        elif self.filter_text or self.query_one("#filter", Input).display:
+            self.queue.refresh()
+        elif self.filter_text or self.filter_input.display:
             await self._set_filter("")
-            self.query_one("#filter", Input).display = False
-            self.query_one(QueueList).focus()
+            self.filter_input.display = False
+            self.queue.focus()
 
     def action_filter(self) -> None:
-        field = self.query_one("#filter", Input)
+        field = self.filter_input
         field.display = True
         field.focus()
 
@@ -533,10 +536,10 @@ class DeskApp(App[int]):
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:
-        self.query_one(QueueList).focus()
+        self.queue.focus()
 
     async def _set_filter(self, text: str) -> None:
-        field = self.query_one("#filter", Input)
+        field = self.filter_input
         if field.value != text:
             field.value = text
         try:
@@ -566,7 +569,7 @@ class DeskApp(App[int]):
         if 0 <= index < len(self.views) and index != self.current_view:
             self.current_view = index
             self.selected.clear()
-            queue = self.query_one(QueueList)
+            queue = self.queue
             queue.cursor = 0
             await self.reload()
             queue.cursor = 0

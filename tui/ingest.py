@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,7 +21,7 @@ from playbooks.engine import Engine
 from sources.contract import HealthState, Source
 from sources.model import Delete, MentionEvent, Upsert
 from sources.sanitize import sanitize_mention
-from tui.store import IngestBatch, IngestResult, Prepared, SourceStatus, Store
+from tui.store import SOURCE_LEASE, IngestBatch, IngestResult, Prepared, SourceStatus, Store
 
 OnBatch = Callable[[IngestResult], Awaitable[None] | None]
 _DONE = object()  # a source task finished (once mode or end of a finite source)
@@ -43,6 +44,8 @@ class IngestRunner:
         batch_size: int = 500,
         window: float = 0.05,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        session: str | None = None,
+        standby_poll: float = 10.0,
     ) -> None:
         self.store = store
         self.sources = sources
@@ -53,13 +56,15 @@ class IngestRunner:
         self.clock = clock
         self.stored = 0
         self._cursors: dict[str, str | None] = {}
+        self.session = session or uuid.uuid4().hex  # this process, as a source lease holder
+        self.standby_poll = standby_poll
+        self.store_lease = SOURCE_LEASE
 
     async def run(self, *, once: bool = False) -> None:
         """Run every source; with `once`, return when each has delivered what it has now."""
-        self._cursors = await self.store.cursors()
         queue: asyncio.Queue[_Item | object] = asyncio.Queue(maxsize=self.batch_size * 4)
         tasks = [
-            asyncio.create_task(self._pump(s, queue, once), name=f"source:{s.name}")
+            asyncio.create_task(self._hold_and_pump(s, queue, once), name=f"source:{s.name}")
             for s in self.sources
         ]
         try:
@@ -68,6 +73,41 @@ class IngestRunner:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await self.store.let_go_sources(self.session)
+
+    async def _hold_and_pump(
+        self, source: Source[Any], queue: asyncio.Queue[_Item | object], once: bool
+    ) -> None:
+        """Fetch only while holding the source's lease, so desks sharing a database do not
+        fetch the same source twice; stand by (and take over if the holder dies) otherwise."""
+        try:
+            while True:
+                if not await self.store.hold_source(source.name, source.config.type, self.session):
+                    source.health.state = HealthState.STANDBY
+                    if once:
+                        return
+                    await asyncio.sleep(self.standby_poll)
+                    continue
+                # Another process may have advanced the cursor while we stood by.
+                self._cursors[source.name] = (await self.store.cursors()).get(source.name)
+                pump = asyncio.create_task(self._pump(source, queue, once))
+                if await self._keep_lease(source, pump):
+                    return
+        finally:
+            await queue.put(_DONE)
+
+    async def _keep_lease(self, source: Source[Any], pump: asyncio.Task[None]) -> bool:
+        """Renew while the pump runs; True when it finished, False when the lease was lost."""
+        renew = self.store_lease.total_seconds() / 3
+        while True:
+            done, _ = await asyncio.wait({pump}, timeout=renew)
+            if done:
+                pump.result()
+                return True
+            if not await self.store.hold_source(source.name, source.config.type, self.session):
+                pump.cancel()
+                await asyncio.gather(pump, return_exceptions=True)
+                return False
 
     async def _pump(
         self, source: Source[Any], queue: asyncio.Queue[_Item | object], once: bool
@@ -87,7 +127,6 @@ class IngestRunner:
                 if not once:
                     await asyncio.sleep(min(300.0, 2.0**failures) * random.uniform(0.5, 1.0))
                     continue
-            await queue.put(_DONE)
             return
 
     async def _write_loop(self, queue: asyncio.Queue[_Item | object], running: int) -> None:
@@ -147,8 +186,9 @@ class IngestRunner:
                 batch.deletes.append((event.source_name, event.native_id))
             if event.cursor is not None:
                 self._cursors[item.source.name] = event.cursor
-        batch.sources = [
+        batch.sources = [  # only what this process fetches: a standby's view is stale
             SourceStatus(s.name, s.config.type, self._cursors.get(s.name), s.health)
             for s in self.sources
+            if s.health.state is not HealthState.STANDBY
         ]
         return batch

@@ -132,6 +132,11 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX claims_session ON claims (session);
     CREATE INDEX mentions_snoozed ON mentions (snoozed_until) WHERE snoozed_until IS NOT NULL;
     """,
+    # 4: one process fetches each source at a time: the holder of a renewed lease
+    """
+    ALTER TABLE source_state ADD COLUMN holder TEXT;       -- the process fetching it
+    ALTER TABLE source_state ADD COLUMN holder_until TEXT; -- free once this has passed
+    """,
 )
 
 LATEST = len(MIGRATIONS)

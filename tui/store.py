@@ -33,6 +33,7 @@ from tui.timefmt import iso, opt_iso, opt_parse, parse
 
 Clock = Callable[[], datetime]
 LEASE = timedelta(seconds=90)  # a claim lives this long unless its desk renews it
+SOURCE_LEASE = timedelta(seconds=30)  # a fetching process renews every third of this
 _CHUNK = 400  # keys per IN (...) query, well under SQLite's variable limit
 
 
@@ -191,6 +192,31 @@ class Store:
     async def cursors(self) -> dict[str, str | None]:
         async with self._reader.execute("SELECT name, cursor FROM source_state") as cur:
             return {row[0]: row[1] for row in await cur.fetchall()}
+
+    async def hold_source(
+        self, name: str, type_: str, session: str, lease: timedelta = SOURCE_LEASE
+    ) -> bool:
+        """Take or renew the right to fetch `name`; False while another live process has it."""
+        async with self._write() as db:
+            now = self.clock()
+            async with db.execute(
+                """INSERT INTO source_state (name, type, state, updated_at, holder, holder_until)
+                   VALUES (?, ?, 'starting', ?, ?, ?)
+                   ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,
+                       holder_until = excluded.holder_until
+                   WHERE source_state.holder IS NULL OR source_state.holder_until <= ?
+                      OR source_state.holder = excluded.holder
+                   RETURNING holder""",
+                (name, type_, iso(now), session, iso(now + lease), iso(now)),
+            ) as cur:
+                return await cur.fetchone() is not None
+
+    async def let_go_sources(self, session: str) -> None:
+        async with self._write() as db:
+            await db.execute(
+                "UPDATE source_state SET holder = NULL, holder_until = NULL WHERE holder = ?",
+                (session,),
+            )
 
     async def source_states(self) -> list[dict[str, Any]]:
         async with self._reader.execute("SELECT * FROM source_state ORDER BY name") as cur:

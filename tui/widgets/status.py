@@ -13,6 +13,7 @@ HEALTH_STYLE = {
     "starting": "$text-muted",
     "backing off": "$warning",
     "rate limited": "$warning",
+    "standby": "$text-muted",
 }
 
 
