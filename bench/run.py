@@ -12,7 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import rules
+from bench import desk, rules
 from bench.common import Result, table
 
 GROSS = 0.5  # --quick fails when ours takes more than twice the baseline's time
@@ -25,6 +25,7 @@ def main() -> int:
     results: list[Result] = []
     with tempfile.TemporaryDirectory() as tmp:
         results += rules.run(Path(tmp), args.quick)
+        results += desk.run(Path(tmp), args.quick)
     print(f"python {platform.python_version()} on {platform.machine()}, quick={args.quick}")
     print(table(results))
     gross = [r for r in results if r.ratio < GROSS]

@@ -63,3 +63,15 @@ async def modal(pilot: Pilot[int], key: str) -> None:
             return
         await pilot.pause(0.02)
     raise AssertionError(f"{key} opened no dialog")
+
+
+async def settle(pilot: Pilot[int], limit: float = 5.0) -> None:
+    """Wait until the desk's background work (details, counts) is done."""
+    from textual.worker import WorkerState
+
+    busy = (WorkerState.PENDING, WorkerState.RUNNING)
+    for _ in range(int(limit / 0.05)):
+        if not any(w.state in busy and w.group != "ingest" for w in pilot.app.workers):
+            break
+        await pilot.pause(0.05)
+    await pilot.pause()

@@ -12,22 +12,29 @@ from textual.pilot import Pilot
 
 from playbooks import Engine
 from sources.model import Author
-from tests.conftest import demo_mentions
-from tests.desk import desk_sync, modal
+from tests.conftest import FROZEN, demo_mentions
+from tests.desk import desk_sync, modal, settle
+from tui.app import DeskApp
 
 HOSTILE = "[@click=app.quit]boom[/] \x1b]52;c;aGk=\x07 [/oops] \u202eevil\u202c"
 
 
 def test_busy_desk(snap_compare: Any, tmp_path: Path, engine: Engine) -> None:
-    assert snap_compare(desk_sync(tmp_path, engine, count=40), terminal_size=(140, 32))
+    assert snap_compare(
+        desk_sync(tmp_path, engine, count=40), run_before=settle, terminal_size=(140, 32)
+    )
 
 
 def test_narrow_terminal(snap_compare: Any, tmp_path: Path, engine: Engine) -> None:
-    assert snap_compare(desk_sync(tmp_path, engine, count=30), terminal_size=(80, 24))
+    assert snap_compare(
+        desk_sync(tmp_path, engine, count=30), run_before=settle, terminal_size=(80, 24)
+    )
 
 
 def test_empty_queue(snap_compare: Any, tmp_path: Path, engine: Engine) -> None:
-    assert snap_compare(desk_sync(tmp_path, engine, mentions=[]), terminal_size=(100, 20))
+    assert snap_compare(
+        desk_sync(tmp_path, engine, mentions=[]), run_before=settle, terminal_size=(100, 20)
+    )
 
 
 def test_hostile_mention_detail(snap_compare: Any, tmp_path: Path, engine: Engine) -> None:
@@ -39,7 +46,9 @@ def test_hostile_mention_detail(snap_compare: Any, tmp_path: Path, engine: Engin
             "author": Author(handle="[b]x[/b]", display_name="[@click=app.quit]name", followers=12),
         }
     )
-    assert snap_compare(desk_sync(tmp_path, engine, mentions=[evil]), terminal_size=(120, 24))
+    assert snap_compare(
+        desk_sync(tmp_path, engine, mentions=[evil]), run_before=settle, terminal_size=(120, 24)
+    )
 
 
 def test_after_accept_and_dismiss(snap_compare: Any, tmp_path: Path, engine: Engine) -> None:
@@ -47,12 +56,90 @@ def test_after_accept_and_dismiss(snap_compare: Any, tmp_path: Path, engine: Eng
         await pilot.press("a")
         await modal(pilot, "x")
         await pilot.press("1", "j")
-        await pilot.pause()
+        await settle(pilot)  # counts are recounted in the background
 
     app = desk_sync(tmp_path, engine, count=20)
     assert snap_compare(app, run_before=work, terminal_size=(120, 28))
 
 
 def test_help_screen(snap_compare: Any, tmp_path: Path, engine: Engine) -> None:
+    async def help_open(pilot: Pilot[int]) -> None:
+        await settle(pilot)
+        await modal(pilot, "question_mark")
+
     app = desk_sync(tmp_path, engine, count=5)
-    assert snap_compare(app, press=["question_mark"], terminal_size=(100, 36))
+    assert snap_compare(app, run_before=help_open, terminal_size=(100, 36))
+
+
+def test_long_post_detail_scrolls(snap_compare: Any, tmp_path: Path, engine: Engine) -> None:
+    [base] = demo_mentions(1)
+    long = base.model_copy(
+        update={
+            "text": "\n\n".join(
+                f"Paragraph {n}: sync has been failing since the update, and the logs say nothing "
+                "useful. We restarted, reinstalled and cleared the cache."
+                for n in range(1, 30)
+            )
+        }
+    )
+    assert snap_compare(
+        desk_sync(tmp_path, engine, mentions=[long]), run_before=settle, terminal_size=(120, 30)
+    )
+
+
+def test_health_errors_in_the_status_bar(snap_compare: Any, tmp_path: Path, engine: Engine) -> None:
+    from sources.contract import HealthState
+
+    async def broken(pilot: Pilot[int]) -> None:
+        await settle(pilot)
+        app = pilot.app
+        assert isinstance(app, DeskApp)
+        health = app.loaded.sources[0].health
+        health.state, health.malformed = HealthState.ERROR, 3
+        app.playbook_error = "mine.toml:4: rules.0.then: action 'escalate' needs then.team"
+        await app._update_status()
+        await pilot.pause()
+
+    app = desk_sync(tmp_path, engine, count=8)
+    assert snap_compare(app, run_before=broken, terminal_size=(120, 16))
+
+
+def test_several_responders(snap_compare: Any, tmp_path: Path, engine: Engine) -> None:
+    import asyncio
+
+    from tui.ledger import Who
+    from tui.store import Store
+
+    app = desk_sync(tmp_path, engine, count=10)
+
+    async def others() -> None:
+        async with await Store.open(app.settings.db, clock=lambda: FROZEN) as store:
+            ids = await store.all_ids()
+            await store.claim(ids[0], Who("sam", "sams-desk"))
+            await store.claim(ids[2], Who("noor", "noors-desk"))
+            await store.decide(ids[1], actor="sam", action="tag", params={"tags": ["x"]})
+
+    asyncio.run(others())
+    assert snap_compare(app, run_before=settle, terminal_size=(120, 20))
+
+
+def test_filter_with_an_error(snap_compare: Any, tmp_path: Path, engine: Engine) -> None:
+    async def typed(pilot: Pilot[int]) -> None:
+        await settle(pilot)
+        await pilot.press("slash")
+        app = pilot.app
+        assert isinstance(app, DeskApp)
+        app.filter_input.value = "tag:outage age:soon"
+        await settle(pilot)
+
+    app = desk_sync(tmp_path, engine, count=12)
+    assert snap_compare(app, run_before=typed, terminal_size=(120, 20))
+
+
+def test_escalate_picker(snap_compare: Any, tmp_path: Path, engine: Engine) -> None:
+    async def picking(pilot: Pilot[int]) -> None:
+        await settle(pilot)
+        await modal(pilot, "e")
+
+    app = desk_sync(tmp_path, engine, count=6)
+    assert snap_compare(app, run_before=picking, terminal_size=(100, 30))

@@ -8,6 +8,7 @@ intents and shows what the store answered, never claiming success before the com
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -42,6 +43,9 @@ NARROW = 110  # below this many columns the detail pane moves under the queue
 PLAYBOOK_POLL = 1.0  # seconds between checks for edited playbook files
 OTHERS_POLL = 0.5  # seconds between checks for other desks' commits (PRAGMA data_version)
 HEARTBEAT = 30.0  # seconds between claim renewals (the lease is 90 s)
+FIRST_WINDOW = 200  # ids shown at once on a new view or filter, before the rest arrive
+COUNT_EVERY = 2.0  # seconds between recounts of the view tabs
+DETAIL_DELAY = 0.03  # the detail pane follows the cursor this much later
 REASONS = ["spam", "off-topic", "duplicate", "not actionable", "handled elsewhere"]
 SNOOZES = ["30m", "1h", "4h", "1d", "3d"]
 
@@ -112,6 +116,8 @@ class DeskApp(App[int]):
         self._playbooks = Watcher(playbook_paths(self.settings))
         self._counts: list[int] = [0] * len(self.views)
         self._breaches = 0
+        self._last_reload = self._last_count = 0.0
+        self._reload_cost = 0.0  # seconds the last full reload took
 
     # -- layout and lifecycle -----------------------------------------------------------
 
@@ -139,7 +145,7 @@ class DeskApp(App[int]):
         self.filter_input.display = False
         self.queue.focus()
         self._data_version = await self.store.data_version()
-        await self.reload()
+        await self.reload(fresh=True)
         self.set_interval(0.1, self._reload_if_dirty)  # coalesce arrivals: <= 10 reloads/s
         self.set_interval(1.0, self._tick)  # SLA clocks, counts and health by the second
         self.set_interval(OTHERS_POLL, self._watch_others)
@@ -218,7 +224,10 @@ class DeskApp(App[int]):
         self._dirty = True
 
     async def _reload_if_dirty(self) -> None:
-        if self._dirty:
+        """Arrivals and other desks' work, coalesced: at most ten reloads a second, and for
+        views so large that a reload takes a while, no more than a fifth of the time."""
+        elapsed = time.monotonic() - self._last_reload
+        if self._dirty and elapsed >= max(0.1, 5 * self._reload_cost):
             self._dirty = False
             await self.reload()
 
@@ -273,25 +282,59 @@ class DeskApp(App[int]):
     def _context_query(self, text: str) -> Query:
         return compile_query(text, context(self.settings.actor, self.clock()))
 
-    async def reload(self) -> None:
-        """Re-read the current view (and filter); the cursor stays on its mention."""
+    def _queries(self) -> tuple[Query, Query | None]:
         query = self._context_query(self.view.query)
         narrow = None
         if self.filter_text and self.filter_error is None:
             narrow = self._context_query(self.filter_text)
+        return query, narrow
+
+    async def reload(self, *, fresh: bool = False) -> None:
+        """Re-read the current view (and filter); the cursor stays on its mention.
+
+        `fresh` (a new view or filter): show the first screenful at once, then the rest.
+        """
+        query, narrow = self._queries()
+        if fresh:
+            first = await self.store.queue_ids(query, narrow, limit=FIRST_WINDOW)
+            if not self.queue.is_attached:
+                return
+            self.queue.reload(first)
+            if len(first) < FIRST_WINDOW:
+                self._after_reload(first, 0.0)
+                return
+        started = time.monotonic()
         ids = await self.store.queue_ids(query, narrow)
         if not self.queue.is_attached:  # the desk closed meanwhile
             return
-        self.selected &= set(ids)
         self.queue.reload(ids)
-        await self._update_status(recount=True)
+        self._after_reload(ids, time.monotonic() - started)
 
-    async def _update_status(self, recount: bool = False) -> None:
-        if recount or not any(self._counts):
-            self._counts = [
-                await self.store.count(self._context_query(v.query)) for v in self.views
-            ]
-            self._breaches = await self.store.count(self._context_query("sla:breached"))
+    def _after_reload(self, ids: list[int], cost: float) -> None:
+        self.selected &= set(ids)
+        self._reload_cost, self._last_reload = cost, time.monotonic()
+        self.run_worker(self._recount(), group="counts", exclusive=True)
+
+    async def _recount(self) -> None:
+        """View counts and SLA breaches, in the background and at most every COUNT_EVERY s."""
+        await asyncio.sleep(max(0.0, self._last_count + COUNT_EVERY - time.monotonic()))
+        self._last_count = time.monotonic()
+        self._counts = [await self.store.count(self._context_query(v.query)) for v in self.views]
+        self._breaches = await self.store.count(self._context_query("sla:breached"))
+        await self._update_status()
+
+    async def _drop_decided(self, ids: list[int]) -> None:
+        """After a decision, the mentions it moved out of the view leave at once, even when
+        a full reload of a huge view is still some way off."""
+        query, narrow = self._queries()
+        kept = await self.store.still_in(query, narrow, ids)
+        gone = set(ids) - kept
+        if gone and self.queue.is_attached:
+            self.queue.reload([i for i in self.model.ids if i not in gone])
+        self.model.forget(ids)
+        self._dirty = True
+
+    async def _update_status(self) -> None:
         health = [(s.name, s.health.state.value, s.health.malformed) for s in self.loaded.sources]
         if self.ingest_error:
             health.append(("ingest", "stopped", 0))
@@ -315,10 +358,17 @@ class DeskApp(App[int]):
         if self.queue.is_attached:
             self.queue.rows_arrived()
 
-    async def on_queue_list_highlighted(self, message: QueueList.Highlighted) -> None:
+    def on_queue_list_highlighted(self, message: QueueList.Highlighted) -> None:
         if message.mention_id is not None:
             self._shown.setdefault(message.mention_id, self.clock())
-        await self._show_detail(message.mention_id)
+        # In a worker, a frame later: the cursor's frame goes out at once (laying out the
+        # detail costs more than drawing the queue), and holding `j` cancels the details of
+        # mentions already scrolled past instead of rendering each.
+        self.run_worker(self._show_detail_soon(message.mention_id), group="detail", exclusive=True)
+
+    async def _show_detail_soon(self, mention_id: int | None) -> None:
+        await asyncio.sleep(DETAIL_DELAY)
+        await self._show_detail(mention_id)
 
     async def _show_detail(self, mention_id: int | None) -> None:
         detail = None if mention_id is None else await self.store.detail(mention_id)
@@ -457,7 +507,7 @@ class DeskApp(App[int]):
         for problem in refused[:3]:
             self.notify(f"Not logged: {problem}", severity="warning", markup=False)
         self.selected.clear()
-        await self.reload()
+        await self._drop_decided([intent.mention_id for intent in intents])
 
     async def action_undo(self) -> None:
         try:
@@ -484,8 +534,7 @@ class DeskApp(App[int]):
                 self.notify("Claimed: it is yours until you decide or release it.", markup=False)
         except DecisionRefused as exc:
             self.notify(str(exc).capitalize() + ".", severity="warning", markup=False)
-        self.model.forget([current])
-        await self.reload()
+        await self._drop_decided([current])
         await self._show_detail(current)
 
     async def action_pull_next(self) -> None:
@@ -552,7 +601,7 @@ class DeskApp(App[int]):
         self.filter_text, self.filter_error = text, None
         field.border_subtitle = ""
         field.remove_class("-error")
-        await self.reload()
+        await self.reload(fresh=True)
 
     async def action_open_link(self) -> None:
         current = self._current()
@@ -571,7 +620,7 @@ class DeskApp(App[int]):
             self.selected.clear()
             queue = self.queue
             queue.cursor = 0
-            await self.reload()
+            await self.reload(fresh=True)
             queue.cursor = 0
 
     async def action_cycle_view(self, step: int) -> None:

@@ -153,7 +153,7 @@ def _state_parts(detail: Detail) -> list[str | tuple[str, str]]:
     if detail.assignee:
         bits += [" · ", f"assigned to {safe(detail.assignee)}"]
     if detail.tags:
-        bits += [" · ", ("#" + " #".join(safe(t) for t in detail.tags), "$secondary")]
+        bits += [" · ", ("#" + " #".join(safe(t) for t in detail.tags), "$text-accent")]
     return [*bits, "\n"]
 
 

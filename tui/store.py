@@ -81,10 +81,12 @@ class Store:
         writer: aiosqlite.Connection | None,
         reader: aiosqlite.Connection,
         clock: Clock,
+        scanner: aiosqlite.Connection | None = None,
     ) -> None:
         self.path = path
         self._writer = writer
-        self._reader = reader
+        self._reader = reader  # short reads: rows, details, cursors
+        self._scanner = scanner or reader  # long reads: whole views, counts
         self._lock = asyncio.Lock()
         self.clock = clock
 
@@ -106,7 +108,8 @@ class Store:
             opened.append(await _connect(str(path)))
             await _pragma(opened[0], "journal_mode = WAL")
             opened.append(await _connect(str(path)))
-            store = cls(path, opened[0], opened[1], clock)
+            opened.append(await _connect(str(path)))
+            store = cls(path, opened[0], opened[1], clock, scanner=opened[2])
             await store._migrate()
             return store
         except BaseException as exc:
@@ -119,6 +122,8 @@ class Store:
     async def close(self) -> None:
         if self._writer is not None:
             await self._writer.close()
+        if self._scanner is not self._reader:
+            await self._scanner.close()
         await self._reader.close()
 
     async def __aenter__(self) -> Store:
@@ -224,16 +229,37 @@ class Store:
 
     # -- queue ----------------------------------------------------------------------------
 
-    async def queue_ids(self, query: Query, narrow: Query | None = None) -> list[int]:
-        """Mention ids of a view in its order, optionally narrowed by a filter."""
+    async def queue_ids(
+        self, query: Query, narrow: Query | None = None, limit: int | None = None
+    ) -> list[int]:
+        """Mention ids of a view in its order, optionally narrowed by a filter.
+
+        Whole views run on their own connection (a million ids take a few hundred ms), so the
+        rows and details the desk asks for meanwhile are not stuck behind them.
+        """
         where, args = _where(query, narrow)
         sql = f"SELECT m.id FROM mentions m WHERE {where} ORDER BY {query.order}"
-        async with self._reader.execute(sql, args) as cur:
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        db = self._reader if limit is not None else self._scanner
+        async with db.execute(sql, args) as cur:
+            cur.row_factory = None  # plain tuples: far cheaper than Row objects for many rows
             return [row[0] for row in await cur.fetchall()]
+
+    async def still_in(self, query: Query, narrow: Query | None, ids: Sequence[int]) -> set[int]:
+        """Which of `ids` the view (and filter) still shows: cheap, by primary key."""
+        where, args = _where(query, narrow)
+        out: set[int] = set()
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT m.id FROM mentions m WHERE m.id IN ({marks}) AND ({where})"
+            async with self._reader.execute(sql, (*chunk, *args)) as cur:
+                out.update(row[0] for row in await cur.fetchall())
+        return out
 
     async def count(self, query: Query) -> int:
         sql = f"SELECT count(*) FROM mentions m WHERE {query.where}"
-        async with self._reader.execute(sql, query.args) as cur:
+        async with self._scanner.execute(sql, query.args) as cur:
             row = await cur.fetchone()
         return int(row[0]) if row else 0
 

@@ -100,6 +100,7 @@ class QueueList(ScrollView, can_focus=True):
         self.new_above = 0  # arrivals above the visible lines since the responder looked
         self._highlighted: int | None = None
         self._requested: set[int] = set()
+        self._style_cache: dict[bool, dict[str, Style]] = {}
 
     # -- model changes -----------------------------------------------------------------
 
@@ -180,7 +181,7 @@ class QueueList(ScrollView, can_focus=True):
             # Drawing runs in the screen's context; a message posted from here would carry
             # the screen as sender and stop bubbling there. Ask from our own context instead.
             self.call_later(self._request_visible)
-            return Strip([Segment(render.fit("…", width), self._style("placeholder"))])
+            return Strip([Segment(render.fit("…", width), self._styles(False)["placeholder"])])
         on_cursor = index == self.cursor
         styles = self._styles(on_cursor)
         segments = render.queue_segments(row, width, self.clock(), styles, row.id in self.selected)
@@ -201,7 +202,12 @@ class QueueList(ScrollView, can_focus=True):
         return self.rich_style + self.get_component_rich_style(f"queue--{name}")
 
     def _styles(self, on_cursor: bool) -> dict[str, Style]:
-        """Rich styles per part of a line; on the cursor line, with the cursor's background."""
+        """Rich styles per part of a line; on the cursor line, one readable style for the
+        whole line, as DataTable does. Worked out once per style change, not per line:
+        resolving CSS is most of the cost of drawing a line otherwise."""
+        cached = self._style_cache.get(on_cursor)
+        if cached is not None:
+            return cached
         names = (
             "soon",
             "urgent",
@@ -214,12 +220,18 @@ class QueueList(ScrollView, can_focus=True):
             "text",
             "action",
             "deleted",
+            "placeholder",
         )
         styles = {name: self._style(name) for name in names}
-        if on_cursor:  # one readable style for the whole line, as DataTable does
+        if on_cursor:
             cursor = self.rich_style + self.get_component_rich_style("queue--cursor")
             styles = dict.fromkeys(styles, cursor)
             styles["line"] = cursor
         else:
             styles["line"] = self.rich_style
+        self._style_cache[on_cursor] = styles
         return styles
+
+    def notify_style_update(self) -> None:
+        self._style_cache.clear()  # a theme or focus change: resolve the styles again
+        super().notify_style_update()

@@ -1,0 +1,261 @@
+"""The desk at size: key-to-frame latency, first usable screen, view switch (DESIGN §9).
+
+Ours: the desk (`DeskApp`, Line-API queue over the windowed model) on a real SQLite file.
+Baseline: Textual's DataTable holding the same rows, in the same run. Keys are injected as
+events (Pilot.press waits ~60 ms by itself) and timed until the frame they caused has been
+rendered to terminal output: headless apps do not write, so `_display` is wrapped to render the
+update's segments, as a terminal driver would, and to mark the time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from textual import events
+from textual.app import App, ComposeResult
+from textual.widgets import DataTable
+
+from bench.common import Result
+from playbooks import bundled_dir, load_paths
+from playbooks.engine import Engine
+from sources.demo.source import sample
+from tui.app import DeskApp
+from tui.mention_rows import COLUMNS, to_row
+from tui.settings import load
+from tui.store import Store
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+SIZE = (120, 40)
+KEYS = 60
+
+
+async def build_db(path: Path, count: int) -> None:
+    """`count` mentions with suggestions, written with plain executemany (fast to build)."""
+    async with await Store.open(path):
+        pass  # schema
+    base = sample(300, NOW)
+    engine = Engine(load_paths([bundled_dir()]).playbooks)
+    tops = [engine.suggest(m)[0] for m in base]
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA synchronous = OFF")
+        columns = [*COLUMNS, "priority", "tags"]
+        insert = (
+            f"INSERT INTO mentions ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        )
+        chunk = 20_000
+        for start in range(0, count, chunk):
+            rows = []
+            suggestions = []
+            for i in range(start, min(count, start + chunk)):
+                m, top = base[i % len(base)], tops[i % len(base)]
+                received = NOW - timedelta(seconds=count - i)
+                row = to_row(m.model_copy(update={"native_id": f"b{i}"}), received)
+                row["received_at"] = received.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+                rows.append([*(row[c] for c in COLUMNS), top.priority, "[]"])
+                suggestions.append(
+                    (
+                        i + 1,
+                        0,
+                        top.playbook_id,
+                        top.playbook_version,
+                        top.rule_id,
+                        top.action,
+                        json.dumps(top.params),
+                        top.priority,
+                        top.why,
+                        top.score,
+                        row["received_at"],
+                    )
+                )
+            db.executemany(insert, rows)
+            db.executemany(
+                "INSERT INTO suggestions (mention_id, rank, playbook_id, playbook_version, rule_id,"
+                " action, params, priority, why, score, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                suggestions,
+            )
+
+
+class FrameClock:
+    """Wraps an app's `_display`: renders each update's segments and records when."""
+
+    def __init__(self, app: App[Any]) -> None:
+        self.frame = asyncio.Event()
+        self.last = 0.0
+        original = app._display
+
+        def display(screen: Any, renderable: Any) -> None:
+            original(screen, renderable)
+            if renderable is not None and hasattr(renderable, "render_segments"):
+                renderable.render_segments(app.console)
+                self.last = time.perf_counter()
+                self.frame.set()
+
+        app._display = display  # type: ignore[method-assign]
+
+    async def after(self, act: Callable[[], None]) -> float:
+        """Seconds from `act()` until the next rendered frame."""
+        self.frame.clear()
+        start = time.perf_counter()
+        act()
+        await asyncio.wait_for(self.frame.wait(), 5.0)
+        return self.last - start
+
+
+async def _keys(app: App[Any], clock: FrameClock, key: str) -> list[float]:
+    samples = []
+    for n in range(KEYS):
+        pressed = key if n % 20 < 10 else ("k" if key == "j" else "up")  # down and back
+        samples.append(await clock.after(lambda p=pressed: app.post_message(events.Key(p, None))))
+        await asyncio.sleep(0.01)
+    return samples
+
+
+def _p(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))] * 1000
+
+
+async def ours(db: Path, tmp: Path) -> dict[str, float]:
+    config = tmp / "config.toml"
+    config.write_text(
+        f'db = "{db}"\n[[sources]]\nname = "x"\ntype = "jsonl"\npath = "{tmp / "none"}"\n'
+    )
+    loaded = load(config)
+    engine = Engine(load_paths([bundled_dir()]).playbooks)
+    app = DeskApp(loaded, engine, clock=lambda: NOW, ingest=False)
+    clock = FrameClock(app)
+    start = time.perf_counter()
+    async with app.run_test(size=SIZE) as pilot:
+        while app.model.row_at(0) is None:
+            await asyncio.sleep(0.002)
+        await clock.frame.wait()
+        first = clock.last - start
+        await pilot.pause(0.3)
+        samples = await _keys(app, clock, "j")
+        switch_start = time.perf_counter()
+        await app.action_switch_view(len(app.views) - 1)  # All, newest first
+        while app.model.row_at(0) is None:
+            await asyncio.sleep(0.002)
+        switch = time.perf_counter() - switch_start
+    return {
+        "first": first * 1000,
+        "p50": _p(samples, 0.5),
+        "p95": _p(samples, 0.95),
+        "switch": switch * 1000,
+    }
+
+
+class TableApp(App[None]):
+    def __init__(self, rows: list[tuple[str, ...]]) -> None:
+        super().__init__()
+        self.rows = rows
+
+    def compose(self) -> ComposeResult:
+        yield DataTable(cursor_type="row")
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("pri", "sla", "source", "author", "text", "suggestion")
+        table.add_rows(self.rows)
+        table.focus()
+
+
+async def baseline(db: Path) -> dict[str, float]:
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT m.priority, coalesce(m.sla_due_at, ''), m.source, m.author_handle,"
+            " substr(m.text, 1, 80), s.action FROM mentions m"
+            " JOIN suggestions s ON s.mention_id = m.id AND s.rank = 0"
+            " ORDER BY m.priority_rank, m.received_at"
+        ).fetchall()
+    app = TableApp(rows)
+    clock = FrameClock(app)
+    start = time.perf_counter()
+    async with app.run_test(size=SIZE) as pilot:
+        await clock.frame.wait()
+        first = clock.last - start
+        await pilot.pause(0.3)
+        samples = await _keys(app, clock, "down")
+    return {"first": first * 1000, "p50": _p(samples, 0.5), "p95": _p(samples, 0.95)}
+
+
+def run(tmp: Path, quick: bool) -> list[Result]:
+    sizes = [1_000, 10_000] if quick else [1_000, 100_000, 1_000_000]
+    table_limit = 10_000 if quick else 100_000  # DataTable takes minutes to load 1M rows
+    results = []
+    p50s = {}
+    for size in sizes:
+        db = tmp / f"desk-{size}.db"
+        asyncio.run(build_db(db, size))
+        mine = asyncio.run(ours(db, tmp))
+        p50s[size] = mine["p50"]
+        theirs = asyncio.run(baseline(db)) if size <= table_limit else None
+        label = f"{size:,}"
+        results.append(
+            Result(
+                f"desk key-to-frame p50, {label} mentions",
+                "ms",
+                mine["p50"],
+                "DataTable, same rows" if theirs else "DataTable not run (load takes minutes)",
+                theirs["p50"] if theirs else float("nan"),
+                "<= 10 ms",
+                mine["p50"] <= 10,
+            )
+        )
+        results.append(
+            Result(
+                f"desk key-to-frame p95, {label} mentions",
+                "ms",
+                mine["p95"],
+                "DataTable, same rows" if theirs else "-",
+                theirs["p95"] if theirs else float("nan"),
+                "<= 20 ms",
+                mine["p95"] <= 20,
+            )
+        )
+        first_budget = 300 if size >= 1_000_000 else 100
+        results.append(
+            Result(
+                f"desk first usable screen, {label} mentions",
+                "ms",
+                mine["first"],
+                "DataTable load + first frame" if theirs else "-",
+                theirs["first"] if theirs else float("nan"),
+                f"<= {first_budget} ms",
+                mine["first"] <= first_budget,
+            )
+        )
+        switch_budget = 500 if size >= 1_000_000 else 50
+        results.append(
+            Result(
+                f"desk switch view, {label} mentions",
+                "ms",
+                mine["switch"],
+                "-",
+                float("nan"),
+                f"<= {switch_budget} ms",
+                mine["switch"] <= switch_budget,
+            )
+        )
+    small, large = sizes[0], sizes[-1]
+    ratio = p50s[large] / p50s[small] if p50s[small] else float("inf")
+    results.append(
+        Result(
+            f"desk p50 ratio {large:,} / {small:,}",
+            "x",
+            ratio,
+            "-",
+            float("nan"),
+            "<= 1.2",
+            ratio <= 1.2,
+        )
+    )
+    return results
