@@ -118,6 +118,15 @@ async def _keys(app: App[Any], clock: FrameClock, key: str) -> list[float]:
     return samples
 
 
+async def _settle(app: App[Any]) -> None:
+    from textual.worker import WorkerState
+
+    busy = (WorkerState.PENDING, WorkerState.RUNNING)
+    while any(w.state in busy and w.group != "ingest" for w in app.workers):
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.2)
+
+
 def _p(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))] * 1000
@@ -138,7 +147,7 @@ async def ours(db: Path, tmp: Path) -> dict[str, float]:
             await asyncio.sleep(0.002)
         await clock.frame.wait()
         first = clock.last - start
-        await pilot.pause(0.3)
+        await _settle(app)  # the rest of the view loads in the background first
         samples = await _keys(app, clock, "j")
         switch_start = time.perf_counter()
         await app.action_switch_view(len(app.views) - 1)  # All, newest first

@@ -21,6 +21,9 @@ class QueueModel:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def __contains__(self, mention_id: object) -> bool:
+        return mention_id in self._index
+
     def replace(self, ids: list[int], cursor: int) -> int:
         """Load a new ordering; return where the cursor goes.
 

@@ -137,6 +137,10 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE source_state ADD COLUMN holder TEXT;       -- the process fetching it
     ALTER TABLE source_state ADD COLUMN holder_until TEXT; -- free once this has passed
     """,
+    # 5: views sorted by arrival (All, sort:newest|oldest) read an index instead of sorting
+    """
+    CREATE INDEX mentions_received ON mentions (received_at);
+    """,
 )
 
 LATEST = len(MIGRATIONS)

@@ -101,6 +101,7 @@ class QueueList(ScrollView, can_focus=True):
         self._highlighted: int | None = None
         self._requested: set[int] = set()
         self._style_cache: dict[bool, dict[str, Style]] = {}
+        self._clocks: dict[int, str] = {}  # the SLA clock each row was last drawn with
 
     # -- model changes -----------------------------------------------------------------
 
@@ -109,6 +110,7 @@ class QueueList(ScrollView, can_focus=True):
         before = set(self.model.ids)
         top_id = self.model.id_at(int(self.scroll_y))
         cursor = self.model.replace(ids, self.cursor)
+        self._clocks = {k: v for k, v in self._clocks.items() if k in self.model}
         if before and top_id is not None and (top := self.model.index_of(top_id)) is not None:
             # Count arrivals that landed above what the responder is looking at; the cursor
             # stays on its mention, and the status bar says "N new" instead of jumping.
@@ -117,6 +119,19 @@ class QueueList(ScrollView, can_focus=True):
         self.virtual_size = Size(0, len(ids))
         self.cursor = cursor
         self.refresh()
+
+    def tick(self) -> None:
+        """Once a second: redraw only the lines whose SLA clock now reads differently."""
+        now = self.clock()
+        top = int(self.scroll_y)
+        for y in range(self.size.height):
+            row = self.model.row_at(top + y)
+            if row is None:
+                continue
+            shown = render.sla_clock(row.sla_due_at, now)
+            if self._clocks.get(row.id) != shown:
+                self._clocks[row.id] = shown
+                self.refresh(Region(0, y, self.size.width, 1))
 
     def rows_arrived(self) -> None:
         self._requested.clear()
@@ -184,7 +199,9 @@ class QueueList(ScrollView, can_focus=True):
             return Strip([Segment(render.fit("…", width), self._styles(False)["placeholder"])])
         on_cursor = index == self.cursor
         styles = self._styles(on_cursor)
-        segments = render.queue_segments(row, width, self.clock(), styles, row.id in self.selected)
+        now = self.clock()
+        self._clocks[row.id] = render.sla_clock(row.sla_due_at, now)
+        segments = render.queue_segments(row, width, now, styles, row.id in self.selected)
         return Strip(segments).crop_extend(0, width, styles["line"]).apply_style(styles["line"])
 
     def _request_visible(self) -> None:

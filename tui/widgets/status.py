@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from textual.content import Content
-from textual.widgets import Static
+from textual.widget import Widget
 
 from tui.render import safe
 
@@ -17,10 +17,16 @@ HEALTH_STYLE = {
 }
 
 
-class StatusBar(Static):
+class StatusBar(Widget):
+    """One line, redrawn in place: it changes every second, and a layout pass for it (what
+    `Static.update` asks for) would repaint the whole desk each time."""
     DEFAULT_CSS = """
     StatusBar { height: 1; background: $boost; padding: 0 1; }
     """
+
+    def __init__(self, **kwargs: str) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._content = Content("")
 
     def show(
         self,
@@ -38,7 +44,12 @@ class StatusBar(Static):
         content = Content.assemble(*self._tabs(views, current, counts, compact=False), *rest)
         if content.cell_length > self.size.width > 0:  # narrow: other tabs as "2:9"
             content = Content.assemble(*self._tabs(views, current, counts, compact=True), *rest)
-        self.update(content)
+        if content.plain != self._content.plain or content.spans != self._content.spans:
+            self._content = content
+            self.refresh()
+
+    def render(self) -> Content:
+        return self._content
 
     @staticmethod
     def _tabs(
