@@ -17,10 +17,16 @@ class Result:
     baseline: float
     budget: str
     ok: bool
+    higher_is_better: bool = False  # rates (k/s) rather than times
+    # --quick fails below this ratio: far under where we stand today (a gross regression),
+    # never on an absolute time. Rows without a baseline have no guard.
+    gross: float = 0.1
 
     @property
     def ratio(self) -> float:
-        """Baseline / ours for times (higher is better for us)."""
+        """How many times better than the baseline we are (> 1: better)."""
+        if self.higher_is_better:
+            return self.ours / self.baseline if self.baseline else float("inf")
         return self.baseline / self.ours if self.ours else float("inf")
 
 
@@ -35,7 +41,7 @@ def median_time(fn: Callable[[], object], repeats: int) -> float:
 
 
 def table(results: list[Result]) -> str:
-    head = f"{'benchmark':<44} {'ours':>12} {'baseline':>12} {'x faster':>9}  {'budget':<22} ok"
+    head = f"{'benchmark':<44} {'ours':>12} {'baseline':>12} {'x better':>9}  {'budget':<22} ok"
     lines = [head, "-" * len(head)]
     for r in results:
         lines.append(

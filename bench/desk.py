@@ -142,7 +142,7 @@ async def ours(db: Path, tmp: Path) -> dict[str, float]:
     app = DeskApp(loaded, engine, clock=lambda: NOW, ingest=False)
     clock = FrameClock(app)
     start = time.perf_counter()
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE):
         while app.model.row_at(0) is None:
             await asyncio.sleep(0.002)
         await clock.frame.wait()

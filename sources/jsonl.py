@@ -89,11 +89,13 @@ class JsonlSource(Source[JsonlConfig]):
                 continue
             pending += chunk
             *whole, pending = pending.split(b"\n")
-            for line in whole:
+            for count, line in enumerate(whole, start=1):
                 offset += len(line) + 1
                 lineno += 1
                 if line.strip():
                     yield line, offset, lineno
+                if count % 32 == 0:
+                    await asyncio.sleep(0)  # parsing is CPU work: let the desk have its turn
 
     def _parse(self, line: bytes, lineno: int) -> Mention | None:
         where = f"{self.config.path}:{lineno}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -145,6 +146,9 @@ class DeskApp(App[int]):
         self.on_resize()
         self.filter_input.display = False
         self.queue.focus()
+        # Rules and SQLite work run in threads beside the event loop; hand the GIL back to the
+        # loop every 1 ms rather than 5 ms, so a key never waits long behind a batch of ingest.
+        sys.setswitchinterval(0.001)
         self._data_version = await self.store.data_version()
         await self.reload(fresh=True)
         # What exists now (modules, widgets, caches) lives as long as the desk: keep it out of

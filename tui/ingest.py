@@ -152,14 +152,17 @@ class IngestRunner:
                 items.append(entry)
             if len(items) >= self.batch_size:
                 break
+            try:  # what is already queued, without a trip through the event loop per item
+                entry = queue.get_nowait()
+                continue
+            except asyncio.QueueEmpty:
+                pass
             timeout = deadline - asyncio.get_running_loop().time()
+            if timeout <= 0:
+                break
             try:
-                entry = (
-                    queue.get_nowait()
-                    if timeout <= 0
-                    else await asyncio.wait_for(queue.get(), timeout)
-                )
-            except (TimeoutError, asyncio.QueueEmpty):
+                entry = await asyncio.wait_for(queue.get(), timeout)
+            except TimeoutError:
                 break
         return items, finished
 
@@ -181,7 +184,9 @@ class IngestRunner:
                 mention = sanitize_mention(event.mention)
                 if mention.received_at is None:
                     mention = mention.model_copy(update={"received_at": now})
-                batch.upserts.append(Prepared(mention, engine.suggest(mention)))
+                prepared = Prepared(mention, engine.suggest(mention))
+                prepared.row, prepared.suggestion_rows  # noqa: B018 - worked out here, in the thread
+                batch.upserts.append(prepared)
             elif isinstance(event, Delete):
                 batch.deletes.append((event.source_name, event.native_id))
             if event.cursor is not None:

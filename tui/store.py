@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from tui.mention_rows import COLUMNS, EDITABLE, from_row, to_row
 from tui.query import Query
 from tui.records import DecisionRecord, Detail, QueueRow, SuggestionRecord
 from tui.store_rows import decision_record, queue_row, suggestion_record
-from tui.timefmt import iso, opt_iso, opt_parse, parse
+from tui.timefmt import iso, opt_iso, opt_parse
 
 Clock = Callable[[], datetime]
 LEASE = timedelta(seconds=90)  # a claim lives this long unless its desk renews it
@@ -43,10 +44,47 @@ class StoreError(Exception):
 
 @dataclass(frozen=True)
 class Prepared:
-    """A sanitised mention with the suggestions the playbooks made for it."""
+    """A sanitised mention with the suggestions the playbooks made for it.
+
+    Its rows are worked out on first use; the ingest runner does that in its worker thread, so
+    the JSON and time formatting stay off the event loop.
+    """
 
     mention: Mention
     suggestions: list[Suggestion]
+
+    @cached_property
+    def received(self) -> datetime:
+        return self.mention.received_at or _now()
+
+    @cached_property
+    def row(self) -> dict[str, Any]:
+        row = to_row(self.mention, self.received)
+        top = self.suggestions[0] if self.suggestions else None
+        row["priority"] = top.priority if top else "normal"
+        row["tags"] = json.dumps(top.params.get("tags", []) if top else [], ensure_ascii=False)
+        row["sla_due_at"] = opt_iso(self.received + top.sla) if top and top.sla else None
+        return row
+
+    @cached_property
+    def suggestion_rows(self) -> list[tuple[Any, ...]]:
+        """Each suggestion's columns after mention_id."""
+        return [
+            (
+                rank,
+                s.playbook_id,
+                s.playbook_version,
+                s.rule_id,
+                s.action,
+                json.dumps(s.params, ensure_ascii=False),
+                s.priority,
+                opt_iso(self.received + s.sla) if s.sla else None,
+                s.why,
+                s.score,
+                iso(self.received),
+            )
+            for rank, s in enumerate(self.suggestions)
+        ]
 
 
 @dataclass(frozen=True)
@@ -185,9 +223,9 @@ class Store:
         async with self._write() as db:
             existing = await _ids_for(db, latest)
             fresh = {k: p for k, p in latest.items() if k not in existing}
-            await _insert_mentions(db, fresh.values(), now)
+            await _insert_mentions(db, fresh.values())
             new_ids = await _ids_for(db, fresh)
-            await _insert_suggestions(db, fresh, new_ids, now)
+            await _insert_suggestions(db, fresh, new_ids)
             changed = [(existing[k], p.mention) for k, p in latest.items() if k in existing]
             changed_ids = await _apply_edits(db, changed, now)
             changed_ids += await _apply_deletes(db, batch.deletes)
@@ -584,48 +622,16 @@ _INSERT_MENTION = (
 )
 
 
-async def _insert_mentions(
-    db: aiosqlite.Connection, items: Iterable[Prepared], now: datetime
-) -> None:
-    rows = []
-    for item in items:
-        row = to_row(item.mention, now)
-        top = item.suggestions[0] if item.suggestions else None
-        row["priority"] = top.priority if top else "normal"
-        row["tags"] = json.dumps(top.params.get("tags", []) if top else [], ensure_ascii=False)
-        received = parse(row["received_at"])
-        row["sla_due_at"] = opt_iso(received + top.sla) if top and top.sla else None
-        rows.append(row)
-    await db.executemany(_INSERT_MENTION, rows)
+async def _insert_mentions(db: aiosqlite.Connection, items: Iterable[Prepared]) -> None:
+    await db.executemany(_INSERT_MENTION, [item.row for item in items])
 
 
 async def _insert_suggestions(
     db: aiosqlite.Connection,
     fresh: dict[tuple[str, str], Prepared],
     ids: dict[tuple[str, str], int],
-    now: datetime,
 ) -> None:
-    rows = []
-    for key, item in fresh.items():
-        received = item.mention.received_at or now
-        for rank, s in enumerate(item.suggestions):
-            due = opt_iso(received + s.sla) if s.sla else None
-            rows.append(
-                (
-                    ids[key],
-                    rank,
-                    s.playbook_id,
-                    s.playbook_version,
-                    s.rule_id,
-                    s.action,
-                    json.dumps(s.params, ensure_ascii=False),
-                    s.priority,
-                    due,
-                    s.why,
-                    s.score,
-                    iso(now),
-                )
-            )
+    rows = [(ids[key], *row) for key, item in fresh.items() for row in item.suggestion_rows]
     await db.executemany(
         "INSERT INTO suggestions (mention_id, rank, playbook_id, playbook_version, rule_id, "
         "action, params, priority, sla_due_at, why, score, created_at) "

@@ -20,6 +20,7 @@ HEALTH_STYLE = {
 class StatusBar(Widget):
     """One line, redrawn in place: it changes every second, and a layout pass for it (what
     `Static.update` asks for) would repaint the whole desk each time."""
+
     DEFAULT_CSS = """
     StatusBar { height: 1; background: $boost; padding: 0 1; }
     """
