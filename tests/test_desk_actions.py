@@ -7,12 +7,13 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from textual import events
 from textual.widgets import Input
 
 from playbooks import Engine
 from tests.conftest import FROZEN
 from tests.desk import desk, modal
-from tui.app import DeskApp
+from tui.app import FILTER_DEBOUNCE, DeskApp
 from tui.widgets.queue import QueueList
 
 
@@ -160,12 +161,12 @@ async def test_filter_narrows_live_and_shows_errors_inline(tmp_path: Path, engin
         await pilot.pause()
         everything = len(app.model)
         await pilot.press("slash", *"priority:urgent")
-        await pilot.pause()
+        await pilot.pause(FILTER_DEBOUNCE + 0.1)  # applied once typing pauses
         urgent = len(app.model)
         assert 0 < urgent < everything
         field = app.query_one("#filter", Input)
         field.value = "priority:urgent bogus:1"  # as if pasted
-        await pilot.pause()
+        await pilot.pause(FILTER_DEBOUNCE + 0.1)
         assert field.has_class("-error")
         assert str(field.border_subtitle).startswith("unknown field 'bogus'")
         assert len(app.model) == urgent  # the last good filter stays
@@ -248,3 +249,23 @@ async def test_snoozed_mention_returns_when_due(tmp_path: Path, engine: Engine) 
         await app.reload()
         assert target in app.model.ids
         assert mention(app, target, "status") == "new"
+
+
+async def test_fast_typing_in_the_filter_loses_no_characters(
+    tmp_path: Path, engine: Engine
+) -> None:
+    app = await desk(tmp_path, engine, count=30)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("slash")
+        for char in "tag:security sort:oldest":  # no pause between keys
+            app.filter_input.post_message(events.Key(char if char != " " else "space", char))
+        await pilot.pause(FILTER_DEBOUNCE + 0.3)
+        assert app.filter_input.value == "tag:security sort:oldest"
+        assert app.filter_text == "tag:security sort:oldest"
+        with sqlite3.connect(app.settings.db) as db:
+            expected = db.execute(
+                "SELECT count(*) FROM mentions m WHERE status = 'new' AND EXISTS ("
+                "SELECT 1 FROM json_each(m.tags) WHERE value = 'security')"
+            ).fetchone()[0]
+        assert len(app.model) == expected > 0

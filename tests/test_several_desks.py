@@ -145,3 +145,33 @@ def test_eight_desks_contending_never_double_handle(tmp_path: Path, engine: Engi
     assert integrity == "ok"
     assert sum(r["decided"] for r in results) == len(rows) > 0
     assert sum(r["claim_refused"] for r in results) > 0  # there was real contention
+
+
+async def test_a_mention_decided_elsewhere_leaves_the_view_before_anyone_can_act(
+    tmp_path: Path, engine: Engine
+) -> None:
+    app = await desk(tmp_path, engine, count=6)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        target = app.model.ids[0]
+        async with await Store.open(app.settings.db, clock=lambda: FROZEN) as other:
+            await other.decide(
+                target,
+                actor="sam",
+                action="tag",
+                params={"tags": ["x"]},
+                session="sams-desk",
+                expect_status="new",
+            )
+        for _ in range(30):  # within a second, without waiting for a full reload
+            await pilot.pause(0.05)
+            if target not in app.model.ids:
+                break
+        assert target not in app.model.ids
+        await pilot.press("a")  # acts on the next mention, not on sam's
+        await pilot.pause()
+        with sqlite3.connect(app.settings.db) as db:
+            rows = db.execute(
+                "SELECT actor FROM decisions WHERE mention_id = ?", (target,)
+            ).fetchall()
+        assert rows == [("sam",)]

@@ -130,6 +130,7 @@ def test_filter_with_an_error(snap_compare: Any, tmp_path: Path, engine: Engine)
         app = pilot.app
         assert isinstance(app, DeskApp)
         app.filter_input.value = "tag:outage age:soon"
+        await pilot.pause(0.3)  # the filter applies once typing pauses
         await settle(pilot)
 
     app = desk_sync(tmp_path, engine, count=12)

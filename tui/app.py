@@ -21,6 +21,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Input
 
 from playbooks.engine import Engine
@@ -47,6 +48,8 @@ OTHERS_POLL = 0.5  # seconds between checks for other desks' commits (PRAGMA dat
 HEARTBEAT = 30.0  # seconds between claim renewals (the lease is 90 s)
 FIRST_WINDOW = 200  # ids shown at once on a new view or filter, before the rest arrive
 COUNT_EVERY = 2.0  # seconds between recounts of the view tabs
+FILTER_DEBOUNCE = 0.15  # seconds of quiet typing before the filter is applied
+ROUTINE = 2.5  # seconds a "logged" confirmation stays: at speed they would pile up
 DETAIL_DELAY = 0.06  # the detail pane follows the cursor this much later
 REASONS = ["spam", "off-topic", "duplicate", "not actionable", "handled elsewhere"]
 SNOOZES = ["30m", "1h", "4h", "1d", "3d"]
@@ -119,6 +122,7 @@ class DeskApp(App[int]):
         self._counts: list[int] = [0] * len(self.views)
         self._breaches = 0
         self._last_reload = self._last_count = 0.0
+        self._filter_timer: Timer | None = None
         self._reload_cost = 0.0  # seconds the last full reload took
 
     # -- layout and lifecycle -----------------------------------------------------------
@@ -244,8 +248,9 @@ class DeskApp(App[int]):
         version = await self.store.data_version()
         if version != self._data_version:
             self._data_version = version
-            self.model.forget(list(self.model.ids))
-            self._dirty = True
+            # What another desk decided leaves this view now, not at the next full reload,
+            # so nobody acts on a mention that only looks undecided here.
+            await self._drop_decided(self.model.loaded())
             await self._show_detail(self._current())
 
     async def _heartbeat(self) -> None:
@@ -307,6 +312,7 @@ class DeskApp(App[int]):
             first = await self.store.queue_ids(query, narrow, limit=FIRST_WINDOW)
             if not self.queue.is_attached:
                 return
+            self.queue.new_above = 0  # a different list: nothing is "new" in it yet
             self.queue.reload(first)
             if len(first) < FIRST_WINDOW:
                 self._after_reload(first, 0.0)
@@ -334,8 +340,8 @@ class DeskApp(App[int]):
         await self._update_status()
 
     async def _drop_decided(self, ids: list[int]) -> None:
-        """After a decision, the mentions it moved out of the view leave at once, even when
-        a full reload of a huge view is still some way off."""
+        """Mentions a decision moved out of the view leave at once, even when a full reload
+        of a huge view is still some way off; the rest of `ids` are redrawn from the store."""
         query, narrow = self._queries()
         kept = await self.store.still_in(query, narrow, ids)
         gone = set(ids) - kept
@@ -511,9 +517,12 @@ class DeskApp(App[int]):
             self.notify(
                 f"{describe(record.action, record.params)}{how}, logged as #{record.id}",
                 markup=False,
+                timeout=ROUTINE,
             )
         elif logged:
-            self.notify(f"{logged[0].action}: {len(logged)} mentions logged", markup=False)
+            self.notify(
+                f"{logged[0].action}: {len(logged)} mentions logged", markup=False, timeout=ROUTINE
+            )
         for problem in refused[:3]:
             self.notify(f"Not logged: {problem}", severity="warning", markup=False)
         self.selected.clear()
@@ -580,6 +589,7 @@ class DeskApp(App[int]):
             self.selected.clear()
             self.queue.refresh()
         elif self.filter_text or self.filter_input.display:
+            self.filter_input.value = ""
             await self._set_filter("")
             self.filter_input.display = False
             self.queue.focus()
@@ -590,8 +600,12 @@ class DeskApp(App[int]):
         field.focus()
 
     @on(Input.Changed, "#filter")
-    async def _filter_changed(self, event: Input.Changed) -> None:
-        await self._set_filter(event.value)
+    def _filter_changed(self, event: Input.Changed) -> None:
+        """Typing pauses briefly before the view is re-read: one query per pause, not per key."""
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        value = event.value
+        self._filter_timer = self.set_timer(FILTER_DEBOUNCE, lambda: self._set_filter(value))
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:
@@ -599,8 +613,6 @@ class DeskApp(App[int]):
 
     async def _set_filter(self, text: str) -> None:
         field = self.filter_input
-        if field.value != text:
-            field.value = text
         try:
             self._context_query(text)
         except QueryError as exc:

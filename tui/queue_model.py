@@ -58,6 +58,10 @@ class QueueModel:
     def update(self, rows: dict[int, QueueRow]) -> None:
         self._rows.update(rows)
 
+    def loaded(self) -> list[int]:
+        """Ids whose rows are held: the lines on screen and near it."""
+        return list(self._rows)
+
     def forget(self, ids: Iterable[int]) -> None:
         for mention_id in ids:
             self._rows.pop(mention_id, None)
