@@ -5,16 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from tui.query import Context, Query, compile_query
+from tui.query import Context
 
 
 @dataclass(frozen=True)
 class View:
     name: str
-    query: str
-
-    def compile(self, ctx: Context) -> Query:
-        return compile_query(self.query, ctx)
+    query: str  # compiled afresh on every reload: relative terms (age:<1h) move with time
 
 
 def context(me: str, now: datetime) -> Context:
