@@ -13,6 +13,8 @@ import asyncio
 import json
 import sqlite3
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -119,6 +121,18 @@ async def _keys(app: App[Any], clock: FrameClock, key: str) -> list[float]:
     return samples
 
 
+def _isolated(which: str, db: Path, tmp: Path) -> dict[str, float]:
+    """One measurement in a fresh process: a run is not slowed by what earlier runs left."""
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.desk", which, str(db), str(tmp)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result: dict[str, float] = json.loads(out.stdout.splitlines()[-1])
+    return result
+
+
 def _median_runs(runs: list[dict[str, float]]) -> dict[str, float]:
     return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
 
@@ -210,10 +224,10 @@ def run(tmp: Path, quick: bool) -> list[Result]:
     for size in sizes:
         db = tmp / f"desk-{size}.db"
         asyncio.run(build_db(db, size))
-        mine = _median_runs([asyncio.run(ours(db, tmp)) for _ in range(repeats)])
+        mine = _median_runs([_isolated("ours", db, tmp) for _ in range(repeats)])
         p50s[size] = mine["p50"]
         theirs = (
-            _median_runs([asyncio.run(baseline(db)) for _ in range(repeats)])
+            _median_runs([_isolated("baseline", db, tmp) for _ in range(repeats)])
             if size <= table_limit
             else None
         )
@@ -278,3 +292,9 @@ def run(tmp: Path, quick: bool) -> list[Result]:
         )
     )
     return results
+
+
+if __name__ == "__main__":
+    which, db_path, tmp_path = sys.argv[1:4]
+    measure = ours(Path(db_path), Path(tmp_path)) if which == "ours" else baseline(Path(db_path))
+    print(json.dumps(asyncio.run(measure)))

@@ -96,7 +96,7 @@ def test_eight_desks_contending_never_double_handle(tmp_path: Path, engine: Engi
             await ingest(store, engine, demo_mentions(40))
 
     asyncio.run(seed())
-    attempts = int(os.environ.get("TRIAGE_CONTENTION_ATTEMPTS", "150"))
+    attempts = int(os.environ.get("CONTENTION_ATTEMPTS", "150"))
     procs = [
         subprocess.Popen(
             [

@@ -176,6 +176,7 @@ class DeskApp(App[int]):
         self.screen.set_class(self.size.width < NARROW, "-narrow")
 
     async def on_unmount(self) -> None:
+        gc.unfreeze()  # whatever this desk kept alive may go now (tests run many desks)
         if not hasattr(self, "store"):
             return
         await self.store.release_session(self.who)  # claims go back at once, not at lease end
