@@ -166,8 +166,9 @@ class DeskApp(App[int]):
         if self.ingest_enabled:
             self.run_worker(self._ingest(), name="ingest", group="ingest", exit_on_error=False)
         if self.loaded.demo:
+            why = " (no config found)" if self.loaded.config_path is None else ""
             self.notify(
-                "No config found: running the demo source against the demo database.",
+                f"Running the demo source against the demo database{why}.",
                 title="Demo mode",
                 markup=False,
             )
