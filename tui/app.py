@@ -123,6 +123,7 @@ class DeskApp(App[int]):
         self._breaches = 0
         self._last_reload = self._last_count = 0.0
         self._filter_timer: Timer | None = None
+        self._frozen_after_load = False
         self._reload_cost = 0.0  # seconds the last full reload took
 
     # -- layout and lifecycle -----------------------------------------------------------
@@ -329,6 +330,9 @@ class DeskApp(App[int]):
         self._after_reload(ids, time.monotonic() - started)
 
     def _after_reload(self, ids: list[int], cost: float) -> None:
+        if not self._frozen_after_load:  # the first whole view is loaded: freeze it too
+            self._frozen_after_load = True
+            gc.freeze()
         self.selected &= set(ids)
         self._reload_cost, self._last_reload = cost, time.monotonic()
         self.run_worker(self._recount(), group="counts", exclusive=True)
@@ -379,7 +383,7 @@ class DeskApp(App[int]):
     def on_queue_list_highlighted(self, message: QueueList.Highlighted) -> None:
         if message.mention_id is not None:
             self._shown.setdefault(message.mention_id, self.clock())
-        # In a worker, a frame later: the cursor's frame goes out at once (laying out the
+        # In a worker, a little later: the cursor's frame goes out at once (laying out the
         # detail costs more than drawing the queue), and holding `j` cancels the details of
         # mentions already scrolled past instead of rendering each.
         self.run_worker(self._show_detail_soon(message.mention_id), group="detail", exclusive=True)
