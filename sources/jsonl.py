@@ -94,7 +94,7 @@ class JsonlSource(Source[JsonlConfig]):
                 lineno += 1
                 if line.strip():
                     yield line, offset, lineno
-                if count % 32 == 0:
+                if count % 16 == 0:
                     await asyncio.sleep(0)  # parsing is CPU work: let the desk have its turn
 
     def _parse(self, line: bytes, lineno: int) -> Mention | None:

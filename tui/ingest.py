@@ -41,7 +41,7 @@ class IngestRunner:
         engine: Callable[[], Engine],
         *,
         on_batch: OnBatch | None = None,
-        batch_size: int = 500,
+        batch_size: int = 200,  # bigger batches hold the GIL long enough to stall the desk
         window: float = 0.05,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         session: str | None = None,
