@@ -25,12 +25,13 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input
 
 from playbooks.engine import Engine
+from tui import intents as intents_for
 from tui.ingest import IngestRunner
 from tui.ledger import Intent, Who
 from tui.playbook_cmds import Watcher, load_engine, playbook_paths
 from tui.query import Query, QueryError, compile_query
 from tui.queue_model import QueueModel
-from tui.records import Detail, SuggestionRecord, describe
+from tui.records import Detail, describe
 from tui.screens.help import HelpScreen
 from tui.screens.pick import PickScreen
 from tui.screens.text import TextScreen
@@ -423,11 +424,11 @@ class DeskApp(App[int]):
         intents = []
         for mention_id in self._targets():
             detail = await self.store.detail(mention_id)
-            if detail is None or not detail.suggestions:
-                continue
-            top = detail.suggestions[0]
-            seen = self._seen_status(detail)
-            intents.append(Intent(mention_id, top.action, top.params, top.id, seen))
+            intent = (
+                None if detail is None else intents_for.accept(detail, self._seen_status(detail))
+            )
+            if intent is not None:
+                intents.append(intent)
         if not intents:
             self.notify("No suggestion to accept here.", severity="warning")
             return
@@ -438,13 +439,12 @@ class DeskApp(App[int]):
         detail = await self._one_detail()
         if detail is None:
             return
-        top = _top(detail)
         template = next((s.params["reply"] for s in detail.suggestions if "reply" in s.params), "")
         who = detail.mention.author.display_name or detail.mention.author.handle
         text = await self.push_screen_wait(TextScreen(f"Reply to {who}", template))
         if text is not None:
             seen = self._seen_status(detail)
-            await self._commit([_intent(detail, top, "reply", "reply", text, seen)])
+            await self._commit([intents_for.answer(detail, "reply", "reply", text, seen)])
 
     @work(group="decide", exclusive=True)
     async def action_note(self) -> None:
@@ -484,8 +484,7 @@ class DeskApp(App[int]):
             self.notify("Nothing here to act on.", severity="warning")
             return
         details = [d for d in [await self.store.detail(i) for i in targets] if d is not None]
-        first_top = _top(details[0]) if details else None
-        suggested = _value(first_top, key) if first_top and first_top.action == action else None
+        suggested = intents_for.suggested_value(details[0].top, action, key) if details else None
         count = f" ({len(details)} mentions)" if len(details) > 1 else ""
         value = await self.push_screen_wait(
             PickScreen(
@@ -501,7 +500,7 @@ class DeskApp(App[int]):
                 [t.strip() for t in value.split(",") if t.strip()] if key == "tags" else value
             )
             intents = [
-                _intent(d, _top(d), action, key, chosen, self._seen_status(d)) for d in details
+                intents_for.answer(d, action, key, chosen, self._seen_status(d)) for d in details
             ]
             await self._commit(intents)
 
@@ -677,32 +676,6 @@ class DeskApp(App[int]):
                 value = getattr(rule.then, "team" if key == "team" else "tags")
                 out.extend([value] if isinstance(value, str) else list(value or ()))
         return sorted(set(out))
-
-
-def _top(detail: Detail) -> SuggestionRecord | None:
-    return detail.suggestions[0] if detail.suggestions else None
-
-
-def _value(suggestion: SuggestionRecord, key: str) -> str | None:
-    value = suggestion.params.get(key)
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    return None if value is None else str(value)
-
-
-def _intent(
-    detail: Detail,
-    top: SuggestionRecord | None,
-    action: str,
-    key: str,
-    value: object,
-    seen_status: str,
-) -> Intent:
-    """The decision for one mention. When it takes the top suggestion's action, it starts from
-    the suggestion's parameters, so keeping the suggested value logs `accepted` and changing it
-    logs `edited`; another action logs `overridden`."""
-    base = dict(top.params) if top is not None and top.action == action else {}
-    return Intent(detail.id, action, {**base, key: value}, top.id if top else None, seen_status)
 
 
 def declared_bindings() -> list[Binding]:

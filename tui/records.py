@@ -89,6 +89,11 @@ class Detail:
     tags: tuple[str, ...] = ()
     assignee: str | None = None
 
+    @property
+    def top(self) -> SuggestionRecord | None:
+        """The suggestion `a` accepts."""
+        return self.suggestions[0] if self.suggestions else None
+
 
 def describe(action: str, params: dict[str, Any]) -> str:
     """An action in a few words: 'escalate sre-oncall', 'dismiss spam', 'tag needs-review'."""
