@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -35,6 +36,8 @@ from tui.timefmt import iso, opt_iso, opt_parse
 Clock = Callable[[], datetime]
 LEASE = timedelta(seconds=90)  # a claim lives this long unless its desk renews it
 SOURCE_LEASE = timedelta(seconds=30)  # a fetching process renews every third of this
+BUSY_TIMEOUT_MS = 1000  # SQLite waits this long for a lock before `_begin` retries
+WRITE_PATIENCE = 60.0  # seconds a write waits for other processes before it fails
 _CHUNK = 400  # keys per IN (...) query, well under SQLite's variable limit
 
 
@@ -204,7 +207,7 @@ class Store:
             raise StoreError(f"{self.path}: opened read-only")
         async with self._lock:
             db = self._writer
-            await db.execute("BEGIN IMMEDIATE")
+            await _begin(db)
             try:
                 yield db
             except BaseException:
@@ -560,7 +563,7 @@ def _where(query: Query, narrow: Query | None) -> tuple[str, tuple[object, ...]]
 async def _connect(target: str, *, uri: bool = False) -> aiosqlite.Connection:
     db = await aiosqlite.connect(target, uri=uri, isolation_level=None)
     db.row_factory = aiosqlite.Row
-    await _pragma(db, "busy_timeout = 5000")
+    await _pragma(db, f"busy_timeout = {BUSY_TIMEOUT_MS}")
     await _pragma(db, "foreign_keys = ON")
     try:
         async with db.execute("SELECT count(*) FROM sqlite_master") as cur:
@@ -569,6 +572,25 @@ async def _connect(target: str, *, uri: bool = False) -> aiosqlite.Connection:
         await db.close()
         raise
     return db
+
+
+async def _begin(db: aiosqlite.Connection, patience: float = WRITE_PATIENCE) -> None:
+    """BEGIN IMMEDIATE, waiting for other processes' writes as long as `patience` allows.
+
+    SQLite's own busy handler (busy_timeout) backs off on a fixed schedule, so under constant
+    contention from several desks one process can lose every round; retrying after a random
+    pause spreads the turns, and "database is locked" only reaches a user after `patience`.
+    """
+    deadline = asyncio.get_running_loop().time() + patience
+    while True:
+        try:
+            await db.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            locked = "locked" in str(exc) or "busy" in str(exc)
+            if not locked or asyncio.get_running_loop().time() > deadline:
+                raise
+        await asyncio.sleep(random.uniform(0.001, 0.05))
 
 
 async def _pragma(db: aiosqlite.Connection, setting: str) -> None:
