@@ -67,6 +67,12 @@ def clean_line(value: str, limit: int = LINE_LIMIT) -> str:
     return _cap(unicodedata.normalize("NFC", value).strip(), limit)
 
 
+def strip_controls(value: str) -> str:
+    """Only the character removal of clean_text (no escape parsing, no caps): a last guard
+    for text that should already be clean."""
+    return _CONTROLS_KEEP_NEWLINE.sub("", value)
+
+
 def _is_plain(value: str, allowed: str) -> bool:
     """Nothing to clean: no control, bidi or invisible character (but `allowed`), NFC."""
     found = _SUSPECT.search(value)

@@ -235,9 +235,9 @@ async def claim(
         (mention_id, who.actor, who.session, iso(now), iso(now + lease), iso(now)),
     ) as cur:
         row = await cur.fetchone()
-    if row is None:
-        holder = await claimed_by(db, mention_id, now)
-        raise DecisionRefused(f"{holder or 'someone'} is working on this mention")
+    if row is None:  # another desk's live claim: say whose
+        await _check_claim(db, mention_id, who, now)
+        raise DecisionRefused("someone is working on this mention")
 
 
 async def release(db: aiosqlite.Connection, mention_id: int, who: Who) -> bool:
@@ -247,22 +247,28 @@ async def release(db: aiosqlite.Connection, mention_id: int, who: Who) -> bool:
     return cursor.rowcount > 0
 
 
-async def claimed_by(db: aiosqlite.Connection, mention_id: int, now: datetime) -> str | None:
-    async with db.execute(
-        "SELECT actor FROM claims WHERE mention_id = ? AND lease_until > ?", (mention_id, iso(now))
-    ) as cur:
-        row = await cur.fetchone()
-    return None if row is None else str(row[0])
-
-
-async def _check_claim(db: aiosqlite.Connection, mention_id: int, who: Who, now: datetime) -> None:
+async def _live_claim(
+    db: aiosqlite.Connection, mention_id: int, now: datetime
+) -> tuple[str, str] | None:
+    """(actor, session) of the claim on the mention whose lease has not run out."""
     async with db.execute(
         "SELECT actor, session FROM claims WHERE mention_id = ? AND lease_until > ?",
         (mention_id, iso(now)),
     ) as cur:
         row = await cur.fetchone()
-    if row is not None and row[1] != who.session:
-        raise DecisionRefused(f"{row[0]} is working on this mention")
+    return None if row is None else (str(row[0]), str(row[1]))
+
+
+async def claimed_by(db: aiosqlite.Connection, mention_id: int, now: datetime) -> str | None:
+    live = await _live_claim(db, mention_id, now)
+    return None if live is None else live[0]
+
+
+async def _check_claim(db: aiosqlite.Connection, mention_id: int, who: Who, now: datetime) -> None:
+    """Refuse when another desk holds a live claim on the mention."""
+    live = await _live_claim(db, mention_id, now)
+    if live is not None and live[1] != who.session:
+        raise DecisionRefused(f"{live[0]} is working on this mention")
 
 
 # -- lookups ------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ markup for the same reason.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 
 from rich.cells import cell_len, set_cell_size
@@ -17,10 +16,9 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.content import Content
 
+from sources.sanitize import strip_controls
 from tui.records import Detail, QueueRow
 from tui.timefmt import short_duration
-
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 PRIORITY_LABEL = {"urgent": "URG", "high": "HIGH", "normal": "norm", "low": "low"}
 SLA_WIDTH = 5
@@ -39,8 +37,8 @@ def column_widths(width: int) -> tuple[int, int, int]:
 
 
 def safe(text: str) -> str:
-    """Plain text that cannot carry terminal control sequences."""
-    return _CONTROL.sub("", text)
+    """Plain text that cannot carry terminal control sequences (the sanitiser's own set)."""
+    return strip_controls(text)
 
 
 def fit(text: str, width: int) -> str:
