@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,6 +13,7 @@ from playbooks import Engine, bundled_dir, load_paths
 from sources.demo.source import sample
 from sources.model import Mention, Upsert
 from sources.sanitize import sanitize_mention
+from tests.fakenet import FakeNet
 from tui.store import IngestBatch, Prepared, Store
 
 FROZEN = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
@@ -62,3 +63,11 @@ async def ingest(store: Store, engine: Engine, mentions: list[Mention]) -> list[
 
 def upsert(mention: Mention, cursor: str | None = None) -> Upsert:
     return Upsert(mention=mention, cursor=cursor)
+
+
+@pytest.fixture
+def net() -> Iterator[FakeNet]:
+    """A local stand-in for the networks, on 127.0.0.1, for one test."""
+    server = FakeNet().start()
+    yield server
+    server.stop()
