@@ -18,8 +18,8 @@ class Backoff:
         """Seconds to wait after one more failure: between half and all of base·2ⁿ (capped),
         never less than `floor` (a server's own `Retry-After`, a block's minimum)."""
         self.failures += 1
-        ceiling = min(self.cap, self.base * 2 ** min(self.failures - 1, 30))
-        return max(floor, ceiling * float(self.rng.uniform(0.5, 1.0)))
+        ceiling = min(self.cap, self.base * 2.0 ** min(self.failures - 1, 30))
+        return max(floor, ceiling * self.rng.uniform(0.5, 1.0))
 
     def reset(self) -> None:
         self.failures = 0

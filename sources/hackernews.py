@@ -3,8 +3,7 @@ match a query, no credentials.
 
 Polls a moving window: `created_at_i > newest seen − margin`, all pages of it (the index
 caps a query at ~1000 hits, so deep paging is pointless), delivered oldest first so the
-cursor after each mention is a safe place to resume. The margin catches late-indexed items;
-the seen-set and the store's idempotent upsert drop the overlap.
+cursor after each mention is a safe place to resume (see `sources.window`).
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ from pydantic import Field
 from sources.htmltext import html_to_text, strip_html
 from sources.http import HttpConfig, HttpSource, HttpUrl, parse_time
 from sources.model import Author, Engagement, Mention, MentionEvent, Upsert
+from sources.window import Window
 
 ITEM_URL = "https://news.ycombinator.com/item?id={}"
 USER_URL = "https://news.ycombinator.com/user?id={}"
@@ -39,12 +39,9 @@ class HackerNewsSource(HttpSource[HackerNewsConfig]):
     network = "hackernews"
 
     async def poll(self, state: dict[str, Any]) -> AsyncIterator[MentionEvent]:
-        since = state.get("since")
-        hits = await self._window(since if isinstance(since, int) else None)
+        window = Window(state, "search", MARGIN)
+        hits = await self._window(window.since)
         hits.sort(key=_created)
-        # Ids inside the re-read margin travel in the cursor, so a restarted desk does not
-        # deliver them again either.
-        recent: dict[str, int] = dict(state.get("recent") or {})
         for number, hit in enumerate(hits):
             try:
                 mention = self._mention(hit)
@@ -52,23 +49,17 @@ class HackerNewsSource(HttpSource[HackerNewsConfig]):
                 self.skip_malformed(f"search result {number}", exc)
                 continue
             key = f"{mention.native_id}@{hit.get('updated_at')}"
-            if key in recent or not self.seen.add(key):
-                continue
-            stamp = int(mention.created_at.timestamp())
-            state["since"] = newest = max(stamp, state.get("since") or 0)
-            recent[key] = stamp
-            recent = {k: t for k, t in recent.items() if t > newest - MARGIN}
-            state["recent"] = recent
-            yield Upsert(mention=mention, cursor=self.cursor(state))
+            if window.take(key, mention.created_at.timestamp()):
+                yield Upsert(mention=mention, cursor=self.cursor(state))
 
-    async def _window(self, since: int | None) -> list[dict[str, Any]]:
+    async def _window(self, since: float | None) -> list[dict[str, Any]]:
         params: dict[str, Any] = {
             "query": self.config.query,
             "tags": self.config.tags,
             "hitsPerPage": 100,
         }
         if since is not None:
-            params["numericFilters"] = f"created_at_i>{since - MARGIN}"
+            params["numericFilters"] = f"created_at_i>{int(since)}"
         hits: list[dict[str, Any]] = []
         for page in range(MAX_PAGES if since is not None else 1):
             reply = await self.request(

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import calendar
-import hashlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -27,8 +26,7 @@ from sources.htmltext import html_to_text, strip_html
 from sources.http import Failure, HttpConfig, HttpSource, HttpUrl
 from sources.model import Author, Mention, MentionEvent, Upsert
 from sources.sanitize import clean_line
-
-REMEMBER = 500  # entries per feed remembered in the cursor
+from sources.window import Delivered
 
 
 class RssConfig(HttpConfig):
@@ -59,24 +57,22 @@ class RssSource(HttpSource[RssConfig]):
         if parsed.bozo and not parsed.entries:
             reason = clean_line(str(parsed.get("bozo_exception", "unreadable")), 160)
             raise Failure(HealthState.ERROR, f"{what}: not a readable RSS/Atom feed ({reason})")
-        delivered: list[str] = list(state.get("delivered") or [])
-        known = set(delivered)
+        delivered = Delivered(state)
         language = parsed.feed.get("language")
-        fresh = []
+        fresh: list[Mention] = []
         for number, entry in enumerate(parsed.entries):
             try:
                 mention = self._mention(entry, language)
             except (KeyError, TypeError, ValueError) as exc:
                 self.skip_malformed(f"{what}: entry {number}", exc)
                 continue
-            key = _short(mention.native_id)
-            if key not in known:
-                known.add(key)
-                fresh.append((key, mention))
-        fresh.sort(key=lambda pair: pair[1].created_at)
-        for index, (key, mention) in enumerate(fresh):
-            delivered = [*delivered[-(REMEMBER - 1) :], key]
-            state["delivered"] = delivered
+            if mention.native_id not in delivered and all(
+                m.native_id != mention.native_id for m in fresh
+            ):
+                fresh.append(mention)
+        fresh.sort(key=lambda m: m.created_at)
+        for index, mention in enumerate(fresh):
+            delivered.add(mention.native_id)
             if index == len(fresh) - 1:  # validators only once every entry of this answer is out
                 state["etag"] = reply.headers.get("etag")
                 state["modified"] = reply.headers.get("last-modified")
@@ -89,9 +85,9 @@ class RssSource(HttpSource[RssConfig]):
             entry.get("content")[0].get("value") if entry.get("content") else entry.get("summary")
         )
         text, links = html_to_text(str(body or ""))
-        native_id = str(entry.get("id") or link or _short(f"{title}|{entry.get('published')}"))
-        if not native_id:
-            raise ValueError("entry has no id, link or title")
+        native_id = str(entry.get("id") or link or f"{title}|{entry.get('published')}")
+        if native_id == "|None":
+            raise ValueError("entry has no id, link, title or date")
         stamp = entry.get("published_parsed") or entry.get("updated_parsed")
         created = datetime.fromtimestamp(calendar.timegm(stamp), UTC) if stamp else self.clock()
         domain = urlsplit(link).hostname or self.name
@@ -127,10 +123,3 @@ def unwrap(link: str) -> str:
             if query.get(key) and query[key][0].startswith(("http://", "https://")):
                 return query[key][0]
     return link
-
-
-def _short(key: str) -> str:
-    return hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
-
-
-__all__ = ["RssConfig", "RssSource", "unwrap"]

@@ -125,3 +125,17 @@ async def test_ingest_once_stands_by_while_a_desk_fetches(tmp_path: Path, engine
         await runner.run(once=True)
     assert source.health.state is HealthState.STANDBY
     assert runner.stored == 0
+
+
+def test_a_dead_holder_on_this_host_is_known_dead_a_live_one_is_not() -> None:
+    import subprocess
+
+    from tui.holders import holder_is_dead, session_id
+
+    finished = subprocess.Popen(["true"])
+    finished.wait()
+    host, _, _ = session_id().split(":")
+    assert holder_is_dead(f"{host}:{finished.pid}:abc")
+    assert not holder_is_dead(session_id())  # this process
+    assert not holder_is_dead(f"{host}:1:abc")  # init: alive
+    assert not holder_is_dead(f"elsewhere.example:{finished.pid}:abc")  # cannot tell: lease

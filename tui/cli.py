@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from playbooks import Engine
-from tui import playbook_cmds
+from tui import playbook_cmds, source_cmds
 from tui.settings import ConfigError, Loaded, load
 from tui.store import StoreError
 
@@ -57,6 +57,11 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("what", choices=["mentions", "decisions"])
     export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
 
+    sources = sub.add_parser("sources", parents=[common], help="list types, check sources")
+    source_actions = sources.add_subparsers(dest="sources_command", metavar="ACTION", required=True)
+    source_actions.add_parser("list", parents=[common], help="installed source types")
+    source_actions.add_parser("check", parents=[common], help="try each configured source once")
+
     playbooks = sub.add_parser("playbooks", parents=[common], help="check, schema, backtest")
     actions = playbooks.add_subparsers(dest="playbooks_command", metavar="ACTION", required=True)
     check = actions.add_parser("check", parents=[common], help="report errors and warnings")
@@ -73,6 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "playbooks" and args.playbooks_command == "schema":
             return playbook_cmds.schema(sys.stdout)
+        if args.command == "sources" and args.sources_command == "list":
+            return source_cmds.list_types(sys.stdout)  # needs no config
         if args.command == "playbooks" and args.playbooks_command == "check" and args.paths:
             return playbook_cmds.check(args.paths, sys.stdout)  # needs no config
         loaded = load(args.config, db=args.db, actor=args.actor, demo=args.demo)
@@ -83,6 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
             case "playbooks":
                 return asyncio.run(_backtest(loaded, args.paths, args.format))
+            case "sources":
+                return asyncio.run(source_cmds.check(loaded.sources, sys.stdout))
             case "ingest":
                 return asyncio.run(_ingest(loaded, once=args.once))
             case "export":

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,8 +18,10 @@ from typing import Any
 
 from playbooks.engine import Engine
 from sources.contract import HealthState, Source
+from sources.http import shared_client
 from sources.model import Delete, MentionEvent, Upsert
 from sources.sanitize import sanitize_mention
+from tui.holders import session_id
 from tui.store import SOURCE_LEASE, IngestBatch, IngestResult, Prepared, SourceStatus, Store
 
 OnBatch = Callable[[IngestResult], Awaitable[None] | None]
@@ -56,12 +57,16 @@ class IngestRunner:
         self.clock = clock
         self.stored = 0
         self._cursors: dict[str, str | None] = {}
-        self.session = session or uuid.uuid4().hex  # this process, as a source lease holder
+        self.session = session or session_id()  # this process, as a source lease holder
         self.standby_poll = standby_poll
         self.store_lease = SOURCE_LEASE
 
     async def run(self, *, once: bool = False) -> None:
         """Run every source; with `once`, return when each has delivered what it has now."""
+        async with shared_client(self.sources):  # one connection pool for every HTTP source
+            await self._run(once)
+
+    async def _run(self, once: bool) -> None:
         queue: asyncio.Queue[_Item | object] = asyncio.Queue(maxsize=self.batch_size * 4)
         tasks = [
             asyncio.create_task(self._hold_and_pump(s, queue, once), name=f"source:{s.name}")

@@ -25,6 +25,7 @@ from playbooks.engine import Suggestion
 from sources.contract import Health
 from sources.model import Mention
 from tui import ledger, schema
+from tui.holders import holder_is_dead
 from tui.ledger import DecisionRefused as DecisionRefused
 from tui.ledger import Intent, Who
 from tui.mention_rows import COLUMNS, EDITABLE, from_row, to_row
@@ -242,18 +243,22 @@ class Store:
     async def hold_source(
         self, name: str, type_: str, session: str, lease: timedelta = SOURCE_LEASE
     ) -> bool:
-        """Take or renew the right to fetch `name`; False while another live process has it."""
+        """Take or renew the right to fetch `name`; False while another live process has it
+        (a holder that died on this host is known dead at once, not after its lease)."""
         async with self._write() as db:
             now = self.clock()
+            async with db.execute("SELECT holder FROM source_state WHERE name = ?", (name,)) as cur:
+                row = await cur.fetchone()
+            dead = row[0] if row and row[0] and holder_is_dead(row[0]) else None
             async with db.execute(
                 """INSERT INTO source_state (name, type, state, updated_at, holder, holder_until)
                    VALUES (?, ?, 'starting', ?, ?, ?)
                    ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,
                        holder_until = excluded.holder_until
                    WHERE source_state.holder IS NULL OR source_state.holder_until <= ?
-                      OR source_state.holder = excluded.holder
+                      OR source_state.holder = excluded.holder OR source_state.holder = ?
                    RETURNING holder""",
-                (name, type_, iso(now), session, iso(now + lease), iso(now)),
+                (name, type_, iso(now), session, iso(now + lease), iso(now), dead),
             ) as cur:
                 return await cur.fetchone() is not None
 

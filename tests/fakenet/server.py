@@ -115,6 +115,7 @@ class FakeNet:
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self.faults: dict[str, deque[Fault]] = defaultdict(deque)
         self.log: list[Request] = []
+        self.delay: dict[str, float] = {}  # seconds before answering, by path
         self.loop = asyncio.new_event_loop()
         self._server: asyncio.Server | None = None
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
@@ -165,6 +166,8 @@ class FakeNet:
             if request is None:
                 return
             self.log.append(request)
+            if pause := self.delay.get(request.path):
+                await asyncio.sleep(pause)
             fault = self.faults[request.path].popleft() if self.faults[request.path] else None
             if fault is not None and fault.kind != "respond":
                 await _misbehave(fault.kind, writer)

@@ -1,0 +1,287 @@
+"""Bluesky (reference §2): `searchPosts` for the query and mention notifications of the
+account, through the account's PDS with an app password; follower counts from `getProfiles`.
+
+One login per process: the session is kept and refreshed on `ExpiredToken` (the refresh
+rotates the refresh token; one refresh at a time behind a lock), and a new login happens only
+when the refresh itself is refused — never a `createSession` per poll (it is limited to 30
+per 5 minutes). Tokens stay in memory: never in the database, never in a message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import Field
+
+from sources.contract import HealthState
+from sources.http import Failure, HttpConfig, HttpSource, HttpUrl, Reply, Secret, parse_time, worst
+from sources.model import Author, Engagement, Mention, MentionEvent, Upsert
+from sources.window import Window
+
+MARGIN = 60.0  # seconds of `indexedAt` re-read each poll
+MAX_PAGES = 5
+PROFILE_BATCH = 25  # getProfiles' limit
+PROFILE_CACHE = 5000
+WEB = "https://bsky.app/profile"
+
+
+class BlueskyConfig(HttpConfig):
+    type: Literal["bluesky"] = "bluesky"
+    base_url: HttpUrl = Field(default="https://bsky.social", description="The account's PDS.")
+    handle: str = Field(min_length=1, description="The account's handle, e.g. acme.com.")
+    app_password: Secret = Field(description="An app password (Settings > App passwords).")
+    query: str | None = Field(default=None, description="searchPosts query, Lucene syntax.")
+    notifications: bool = Field(default=True, description="Mentions, replies, quotes of you.")
+    poll_interval: float = Field(default=60.0, gt=0)
+
+
+class BlueskySource(HttpSource[BlueskyConfig]):
+    config_model = BlueskyConfig
+    network = "bluesky"
+
+    def __init__(self, config: BlueskyConfig, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)
+        self._access: str | None = None
+        self._refresh: str | None = None
+        self._auth_lock = asyncio.Lock()
+        self.followers: dict[str, int] = {}
+        self.logins = 0
+
+    # -- polling ---------------------------------------------------------------------
+    async def poll(self, state: dict[str, Any]) -> AsyncIterator[MentionEvent]:
+        failures: list[Failure] = []
+        feeds = [("search", self._search)] if self.config.query else []
+        if self.config.notifications:
+            feeds.append(("notifications", self._notifications))
+        for name, read in feeds:
+            window = Window(state, name, MARGIN)
+            try:
+                items = await read(window)
+            except Failure as failure:
+                failures.append(failure)
+                continue
+            await self._learn_followers([p["author"]["did"] for p in items if _has_did(p)])
+            items.sort(key=lambda p: str(p.get("indexedAt") or ""))
+            for number, item in enumerate(items):
+                try:
+                    mention = self.mention(item)
+                    stamp = parse_time(item["indexedAt"]).timestamp()
+                except (KeyError, TypeError, ValueError) as exc:
+                    self.skip_malformed(f"{name} item {number}", exc)
+                    continue
+                if window.take(f"{item['uri']}@{item.get('cid')}", stamp):
+                    yield Upsert(mention=mention, cursor=self.cursor(state))
+        if failures:
+            raise worst(failures)
+
+    async def _search(self, window: Window) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"q": self.config.query, "sort": "latest", "limit": 100}
+        if window.since is not None:
+            params["since"] = _iso(window.since)
+        return await self._pages("app.bsky.feed.searchPosts", params, "posts", window, "search")
+
+    async def _notifications(self, window: Window) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"reasons": ["mention", "reply", "quote"], "limit": 100}
+        found = await self._pages(
+            "app.bsky.notification.listNotifications",
+            params,
+            "notifications",
+            window,
+            "notifications",
+        )
+        return [n for n in found if n.get("reason") in {"mention", "reply", "quote"}]
+
+    async def _pages(
+        self, nsid: str, params: dict[str, Any], key: str, window: Window, what: str
+    ) -> list[dict[str, Any]]:
+        """Newest first, until a page reaches back past the window (or one page, first time)."""
+        found: list[dict[str, Any]] = []
+        for _ in range(MAX_PAGES if window.since is not None else 1):
+            body = await self.xrpc(nsid, params, what)
+            page = body.get(key) if isinstance(body, dict) else None
+            if not isinstance(page, list):
+                raise Failure(HealthState.ERROR, f"{what}: no '{key}' list in the answer")
+            found += [p for p in page if isinstance(p, dict)]
+            oldest = min((str(p.get("indexedAt") or "") for p in page), default="")
+            cursor = body.get("cursor")
+            if not page or not cursor or (window.since is not None and oldest < _iso(window.since)):
+                break
+            params = {**params, "cursor": cursor}
+        return found
+
+    async def _learn_followers(self, dids: list[str]) -> None:
+        """Follower counts (search results carry none): batched, cached, best effort."""
+        wanted = list(dict.fromkeys(d for d in dids if d not in self.followers))
+        for start in range(0, len(wanted), PROFILE_BATCH):
+            try:
+                body = await self.xrpc(
+                    "app.bsky.actor.getProfiles",
+                    {"actors": wanted[start : start + PROFILE_BATCH]},
+                    "profiles",
+                )
+            except Failure:
+                return  # counts are a nicety; the mentions still go in
+            for profile in body.get("profiles") or [] if isinstance(body, dict) else []:
+                if isinstance(profile, dict) and isinstance(profile.get("followersCount"), int):
+                    self.followers[str(profile.get("did"))] = profile["followersCount"]
+        while len(self.followers) > PROFILE_CACHE:
+            self.followers.pop(next(iter(self.followers)))
+
+    # -- session ---------------------------------------------------------------------
+    async def xrpc(self, nsid: str, params: dict[str, Any], what: str) -> Any:
+        """GET an XRPC method with the session; refresh (or log in again) once if expired."""
+        for attempt in range(2):
+            token = await self._token()
+            reply = await self.request(
+                "GET",
+                f"{self.config.base_url}/xrpc/{nsid}",
+                params=params,
+                what=what,
+                headers={"Authorization": f"Bearer {token}"},
+                ok=(200, 400, 401),
+            )
+            if reply.status == 200:
+                return reply.json()
+            if _error_name(reply) in {"ExpiredToken", "InvalidToken"} and attempt == 0:
+                await self._renew(token)
+                continue
+            raise self.failure_for(reply)
+        raise AssertionError("unreachable")
+
+    async def _token(self) -> str:
+        async with self._auth_lock:
+            if self._access is None:
+                await self._login()
+            assert self._access is not None
+            return self._access
+
+    async def _renew(self, expired: str) -> None:
+        async with self._auth_lock:
+            if self._access != expired:
+                return  # another request refreshed it meanwhile
+            if self._refresh is not None:
+                reply = await self.request(
+                    "POST",
+                    f"{self.config.base_url}/xrpc/com.atproto.server.refreshSession",
+                    headers={"Authorization": f"Bearer {self._refresh}"},
+                    ok=(200, 400, 401),
+                    what="session refresh",
+                )
+                if reply.status == 200:
+                    self._keep(reply.json())
+                    return
+            self._access = self._refresh = None
+            await self._login()
+
+    async def _login(self) -> None:
+        self.logins += 1
+        reply = await self.request(
+            "POST",
+            f"{self.config.base_url}/xrpc/com.atproto.server.createSession",
+            json_body={
+                "identifier": self.config.handle,
+                "password": self.config.app_password.get_secret_value(),
+            },
+            ok=(200, 400, 401),
+            what=f"login as {self.config.handle}",
+        )
+        if reply.status != 200:
+            detail = reply.error_detail()
+            raise Failure(
+                HealthState.AUTH_FAILED,
+                f"login as {self.config.handle} refused ({detail or reply.status}): "
+                "check the handle and app password",
+            )
+        self._keep(reply.json())
+
+    def _keep(self, session: Any) -> None:
+        """Store the new pair together: the old refresh token is revoked by the server."""
+        if not isinstance(session, dict) or not all(
+            isinstance(session.get(k), str) for k in ("accessJwt", "refreshJwt")
+        ):
+            raise Failure(HealthState.AUTH_FAILED, "login: the server sent no session tokens")
+        self._access, self._refresh = session["accessJwt"], session["refreshJwt"]
+
+    def failure_for(self, reply: Reply) -> Failure:
+        if reply.status in {400, 401, 403} and _error_name(reply) == "AuthMissing":
+            return Failure(HealthState.AUTH_FAILED, f"{reply.what}: the server wants a login")
+        return super().failure_for(reply)
+
+    # -- the normalised mention ------------------------------------------------------
+    def mention(self, post: dict[str, Any]) -> Mention:
+        record, author = post["record"], post["author"]
+        did = str(author["did"])
+        handle = str(author.get("handle") or did)
+        if handle == "handle.invalid":
+            handle = did
+        uri = str(post["uri"])
+        reply = record.get("reply") if isinstance(record.get("reply"), dict) else None
+        tags, links = _facets(record)
+        embed = post.get("embed") or record.get("embed") or {}
+        external = embed.get("external") if isinstance(embed, dict) else None
+        if isinstance(external, dict) and isinstance(external.get("uri"), str):
+            links.append(external["uri"])
+        langs = record.get("langs") or []
+        labels = [str(lb.get("val")) for lb in post.get("labels") or [] if isinstance(lb, dict)]
+        return Mention(
+            source=self.network,
+            source_name=self.name,
+            native_id=uri,
+            kind="reply" if reply else "post",
+            url=f"{WEB}/{handle}/post/{uri.rsplit('/', 1)[-1]}",
+            created_at=parse_time(record.get("createdAt") or post["indexedAt"]),
+            author=Author(
+                id=did,
+                handle=handle,
+                display_name=author.get("displayName") or None,
+                url=f"{WEB}/{handle}",
+                followers=self.followers.get(did),
+            ),
+            text=str(record.get("text") or ""),
+            language=str(langs[0]) if langs else None,
+            content_warning=", ".join(labels) or None,
+            in_reply_to_id=str(reply["parent"]["uri"]) if reply else None,
+            thread_id=str(reply["root"]["uri"]) if reply else None,
+            hashtags=tuple(dict.fromkeys([*tags, *(str(t) for t in record.get("tags") or [])])),
+            links=tuple(dict.fromkeys(links)),
+            engagement=Engagement(
+                likes=post.get("likeCount"),
+                reposts=post.get("repostCount"),
+                replies=post.get("replyCount"),
+                quotes=post.get("quoteCount"),
+            ),
+            raw=post,
+        )
+
+
+def _facets(record: dict[str, Any]) -> tuple[list[str], list[str]]:
+    tags: list[str] = []
+    links: list[str] = []
+    for facet in record.get("facets") or []:
+        for feature in facet.get("features") or [] if isinstance(facet, dict) else []:
+            kind = str(feature.get("$type", "")) if isinstance(feature, dict) else ""
+            if kind.endswith("#tag") and isinstance(feature.get("tag"), str):
+                tags.append(feature["tag"])
+            elif kind.endswith("#link") and isinstance(feature.get("uri"), str):
+                links.append(feature["uri"])
+    return tags, links
+
+
+def _has_did(item: dict[str, Any]) -> bool:
+    return isinstance(item.get("author"), dict) and isinstance(item["author"].get("did"), str)
+
+
+def _error_name(reply: Reply) -> str:
+    try:
+        body = json.loads(reply.content)
+    except (ValueError, UnicodeDecodeError):
+        return ""
+    return str(body.get("error", "")) if isinstance(body, dict) else ""
+
+
+def _iso(stamp: float) -> str:
+    return datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
