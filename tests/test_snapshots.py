@@ -5,12 +5,14 @@ Review `snapshot_report.html` before accepting changes with `pytest --snapshot-u
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
 
 from playbooks import Engine
+from sources.contract import HealthState
 from sources.model import Author
 from tests.conftest import FROZEN, demo_mentions
 from tests.desk import desk_sync, modal, settle
@@ -144,3 +146,26 @@ def test_escalate_picker(snap_compare: Any, tmp_path: Path, engine: Engine) -> N
 
     app = desk_sync(tmp_path, engine, count=6)
     assert snap_compare(app, run_before=picking, terminal_size=(100, 30))
+
+
+def test_sources_screen(snap_compare: Any, tmp_path: Path, engine: Engine) -> None:
+    """Health in words, with a server's hostile error text shown as text, repeats folded."""
+    app = desk_sync(tmp_path, engine, count=5)
+    health = app.loaded.sources[0].health
+    health.state = HealthState.RATE_LIMITED
+    health.retry_at = FROZEN + timedelta(minutes=4)
+    health.last_success = FROZEN - timedelta(minutes=12)
+    health.received, health.malformed = 1520, 3
+    health.errors = [
+        "in.jsonl:7: text: Input should be a valid string",
+        f"HN search 'acme': server error 502 ({HOSTILE})",
+        "HN search 'acme': rate limited (429)",
+        "HN search 'acme': rate limited (429)",
+    ]
+    health.last_error = health.errors[-1]
+
+    async def sources_open(pilot: Pilot[int]) -> None:
+        await settle(pilot)
+        await modal(pilot, "h")
+
+    assert snap_compare(app, run_before=sources_open, terminal_size=(100, 24))

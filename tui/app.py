@@ -34,8 +34,11 @@ from tui.queue_model import QueueModel
 from tui.records import Detail, describe
 from tui.screens.help import HelpScreen
 from tui.screens.pick import PickScreen
+from tui.screens.sources import SourcesScreen
 from tui.screens.text import TextScreen
 from tui.settings import ConfigError, Loaded
+from tui.source_health import ALARMING, SourceLine
+from tui.source_health import lines as source_lines
 from tui.store import DecisionRefused, IngestResult, Store
 from tui.views import View, context
 from tui.widgets.detail import DetailPane
@@ -86,6 +89,7 @@ class DeskApp(App[int]):
             Binding(str(n), f"switch_view({n - 1})", f"View {n}", id=f"view_{n}", show=False)
             for n in range(1, 10)
         ),
+        Binding("h", "sources", "Sources", id="sources", show=False),
         Binding("question_mark", "help", "Keys", id="help"),
         Binding("q", "quit", "Quit", id="quit"),
     ]
@@ -122,6 +126,8 @@ class DeskApp(App[int]):
         self._playbooks = Watcher(playbook_paths(self.settings))
         self._counts: list[int] = [0] * len(self.views)
         self._breaches = 0
+        self._stored_health: dict[str, dict[str, Any]] = {}  # as other desks last wrote it
+        self._alarmed: dict[str, str] = {}  # sources we told the responder about, by state
         self._last_reload = self._last_count = 0.0
         self._filter_timer: Timer | None = None
         self._frozen_after_load = False
@@ -344,6 +350,7 @@ class DeskApp(App[int]):
         self._last_count = time.monotonic()
         self._counts = [await self.store.count(self._context_query(v.query)) for v in self.views]
         self._breaches = await self.store.count(self._context_query("sla:breached"))
+        self._stored_health = {row["name"]: row for row in await self.store.source_states()}
         await self._update_status()
 
     async def _drop_decided(self, ids: list[int]) -> None:
@@ -358,7 +365,10 @@ class DeskApp(App[int]):
         self._dirty = True
 
     async def _update_status(self) -> None:
-        health = [(s.name, s.health.state.value, s.health.malformed) for s in self.loaded.sources]
+        now = self.clock()
+        sources = self.source_lines()
+        self._alarm(sources)
+        health = [(line.name, line.short(now), line.malformed) for line in sources]
         if self.ingest_error:
             health.append(("ingest", "stopped", 0))
         if self.playbook_error:
@@ -375,6 +385,23 @@ class DeskApp(App[int]):
             new_above=self.queue.new_above,
             selected=len(self.selected),
         )
+
+    def source_lines(self) -> list[SourceLine]:
+        return source_lines(self.loaded.sources, self._stored_health)
+
+    def _alarm(self, sources: list[SourceLine]) -> None:
+        """Tell the responder once when a source stops for a reason that needs a human."""
+        for line in sources:
+            was = self._alarmed.get(line.name)
+            if line.state in ALARMING and was != line.state and not line.elsewhere:
+                self.notify(
+                    f"{line.name}: {line.last_error or line.state}",
+                    title=f"Source {line.state}",
+                    severity="error",
+                    markup=False,
+                    timeout=15,
+                )
+            self._alarmed[line.name] = line.state
 
     async def on_queue_list_need_rows(self, message: QueueList.NeedRows) -> None:
         self.model.update(await self.store.queue_rows(message.ids))
@@ -668,6 +695,10 @@ class DeskApp(App[int]):
         ]
         self.push_screen(HelpScreen(rows))
 
+    async def action_sources(self) -> None:
+        self._stored_health = {row["name"]: row for row in await self.store.source_states()}
+        self.push_screen(SourcesScreen(self.source_lines, self.clock))
+
     def _known(self, key: str) -> list[str]:
         """Teams or tags the playbooks use, for the pickers."""
         out: list[str] = []
@@ -680,7 +711,7 @@ class DeskApp(App[int]):
 
 def declared_bindings() -> list[Binding]:
     """Every binding the desk declares, in order: queue movement first, then actions."""
-    classes = (QueueList, DeskApp, HelpScreen, PickScreen, TextScreen)
+    classes = (QueueList, DeskApp, HelpScreen, SourcesScreen, PickScreen, TextScreen)
     return [b for c in classes for b in c.BINDINGS if isinstance(b, Binding) and b.id]
 
 

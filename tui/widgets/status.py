@@ -17,6 +17,27 @@ HEALTH_STYLE = {
 }
 
 
+FINE = {"ok", "idle", "starting", "standby"}
+
+
+def _fold_fine(health: list[tuple[str, str, int]]) -> list[tuple[str, str, int]]:
+    """Troubled sources by name and state (no retry clock), healthy ones as a count."""
+    troubled = [(n, s.split(",")[0], m) for n, s, m in health if s.split(",")[0] not in FINE]
+    fine = len(health) - len(troubled)
+    return troubled + ([(f"{fine} sources", "ok", 0)] if fine else [])
+
+
+def _fold_all(health: list[tuple[str, str, int]]) -> list[tuple[str, str, int]]:
+    """Just which sources are in trouble; `h` tells the rest."""
+    troubled = [n for n, s, _ in health if s.split(",")[0] not in FINE]
+    return [(", ".join(troubled), "in trouble (h)", 0)] if troubled else _fold_fine(health)
+
+
+def health_style(state: str) -> str:
+    """'rate limited, retry in 4m' is styled as 'rate limited'; unknown states as errors."""
+    return HEALTH_STYLE.get(state.split(",")[0], "bold $error")
+
+
 class StatusBar(Widget):
     """One line, redrawn in place: it changes every second, and a layout pass for it (what
     `Static.update` asks for) would repaint the whole desk each time."""
@@ -41,9 +62,17 @@ class StatusBar(Widget):
         new_above: int = 0,
         selected: int = 0,
     ) -> None:
+        # Sources in trouble first, so a narrow screen cuts the healthy ones, never those.
+        health = sorted(health, key=lambda h: h[1].split(",")[0] in FINE)
         rest = self._rest(health, demo, breaches, new_above, selected)
         content = Content.assemble(*self._tabs(views, current, counts, compact=False), *rest)
-        if content.cell_length > self.size.width > 0:  # narrow: other tabs as "2:9"
+        width = self.size.width
+        if content.cell_length > width > 0:  # narrow: other tabs as "2:9"
+            content = Content.assemble(*self._tabs(views, current, counts, compact=True), *rest)
+        for fold in (_fold_fine, _fold_all):  # narrower still: fewer words about sources
+            if content.cell_length <= width or width <= 0:
+                break
+            rest = self._rest(fold(health), demo, breaches, new_above, selected)
             content = Content.assemble(*self._tabs(views, current, counts, compact=True), *rest)
         if content.plain != self._content.plain or content.spans != self._content.spans:
             self._content = content
@@ -83,7 +112,7 @@ class StatusBar(Widget):
             parts += [(f" {breaches} past SLA ", "bold reverse $error"), " "]
         parts.append(" ")
         for name, state, malformed in health:
-            parts.append((f"● {safe(name)} {state}", HEALTH_STYLE.get(state, "bold $error")))
+            parts.append((f"● {safe(name)} {state}", health_style(state)))
             if malformed:
                 parts.append((f" ({malformed} malformed skipped)", "$warning"))
             parts.append("  ")

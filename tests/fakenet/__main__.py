@@ -1,0 +1,124 @@
+"""Run every stand-in on one local port, for trying the desk by hand:
+
+    python -m tests.fakenet CONFIG.toml [--fail hn=trickle,sky=429]
+
+writes a config for all five network sources pointing at it (secrets passed as env names,
+printed for you to export), seeds a few posts, adds one to each network every few seconds,
+and keeps injecting the named faults. Ctrl-C stops it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.fakenet import FakeNet, Fault
+from tests.fakenet.bluesky import APP_PASSWORD, HANDLE, FakeBluesky
+from tests.fakenet.feeds import FakeFeed
+from tests.fakenet.hackernews import PATH as HN_PATH
+from tests.fakenet.hackernews import FakeHackerNews
+from tests.fakenet.mastodon import TOKEN, FakeMastodon
+from tests.fakenet.reddit import CLIENT_ID, CLIENT_SECRET, FakeReddit
+
+FAULTS: dict[str, Callable[[], Fault]] = {
+    "429": lambda: Fault.status(429, {"error": "Too many requests"}, {"Retry-After": "20"}),
+    "503": lambda: Fault.status(503),
+    "reset": Fault.reset,
+    "garbage": Fault.garbage,
+    "truncated": Fault.truncated,
+    "trickle": Fault.trickle,
+    "block": Fault.html_block,
+    "401": lambda: Fault.status(401, {"error": "The access token is invalid"}),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m tests.fakenet")
+    parser.add_argument("config", type=Path)
+    parser.add_argument("--fail", default="", help="source=fault,...; faults: " + " ".join(FAULTS))
+    parser.add_argument("--every", type=float, default=5.0, help="seconds between new posts")
+    args = parser.parse_args()
+    net = FakeNet().start()
+    masto, sky, hn = FakeMastodon(net), FakeBluesky(net), FakeHackerNews(net)
+    feed, reddit = FakeFeed(net), FakeReddit(net)
+    paths = {
+        "fedi": "/api/v1/timelines/tag/acme",
+        "sky": "/xrpc/app.bsky.feed.searchPosts",
+        "hn": HN_PATH,
+        "alerts": feed.path,
+        "reddit": "/search",
+    }
+    faults = [pair.split("=") for pair in args.fail.split(",") if pair]
+    args.config.write_text(f"""actor = "pat"
+[[sources]]
+name = "fedi"
+type = "mastodon"
+base_url = "{net.url}"
+hashtags = ["acme"]
+token = {{ env = "FAKE_MASTODON_TOKEN" }}
+poll_interval = 5
+[[sources]]
+name = "sky"
+type = "bluesky"
+base_url = "{net.url}"
+handle = "{HANDLE}"
+app_password = {{ env = "FAKE_BLUESKY_PASSWORD" }}
+query = "acme"
+poll_interval = 5
+[[sources]]
+name = "hn"
+type = "hackernews"
+base_url = "{net.url}/api/v1"
+query = "acme"
+poll_interval = 5
+deadline = 5
+[[sources]]
+name = "alerts"
+type = "rss"
+url = "{feed.url}"
+poll_interval = 5
+[[sources]]
+name = "reddit"
+type = "reddit"
+base_url = "{net.url}"
+auth_url = "{net.url}"
+query = "acme"
+client_id = "{CLIENT_ID}"
+client_secret = {{ env = "FAKE_REDDIT_SECRET" }}
+poll_interval = 5
+""")
+    print(f"stand-ins on {net.url}; config written to {args.config}")
+    print(
+        f"export FAKE_MASTODON_TOKEN={TOKEN} FAKE_BLUESKY_PASSWORD={APP_PASSWORD} "
+        f"FAKE_REDDIT_SECRET={CLIENT_SECRET}",
+        flush=True,
+    )
+    try:
+        for n in itertools.count(1):
+            stamp = int(time.time())
+            iso = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(stamp))
+            masto.status(
+                f"<p>Acme sync is slow again ({n}) &amp; nobody answers</p>", created_at=iso
+            )
+            sky.post(f"acme login broken for me too ({n})", iso)
+            hn.comment(44700000 + n, stamp, f"Acme's outage page says nothing ({n})")
+            feed.alert(
+                n,
+                f"<b>Acme</b> news {n}",
+                f"https://news.example/{n}",
+                iso.replace(".000", ""),
+                "The <b>Acme</b> team said",
+            )
+            reddit.post(f"Acme refund? ({n})", "I want my money back", float(stamp))
+            for name, fault in faults:
+                net.fail(paths[name], FAULTS[fault]())
+            time.sleep(args.every)
+    except KeyboardInterrupt:
+        net.stop()
+
+
+if __name__ == "__main__":
+    main()
