@@ -1,6 +1,11 @@
 """Bluesky (reference §2): `searchPosts` for the query and mention notifications of the
 account, through the account's PDS with an app password; follower counts from `getProfiles`.
 
+With `jetstream_url`, the source also follows Jetstream (the whole network's posts over a
+WebSocket) between polls and matches the query's words locally: open the stream first, backfill
+with `searchPosts`, then follow; the cursor is the last event's `time_us`, rewound a few seconds
+on reconnect (delivery is at-least-once) with the posts inside the rewind remembered.
+
 One login per process: the session is kept and refreshed on `ExpiredToken` (the refresh
 rotates the refresh token; one refresh at a time behind a lock), and a new login happens only
 when the refresh itself is refused — never a `createSession` per poll (it is limited to 30
@@ -11,18 +16,37 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Literal
+from urllib.parse import urlencode
 
-from pydantic import Field
+import websockets
+from pydantic import Field, field_validator, model_validator
+from websockets.asyncio.client import connect
 
 from sources.contract import HealthState
-from sources.http import Failure, HttpConfig, HttpSource, HttpUrl, Reply, Secret, parse_time, worst
-from sources.model import Author, Engagement, Mention, MentionEvent, Upsert
+from sources.http import (
+    USER_AGENT,
+    Failure,
+    HttpConfig,
+    HttpSource,
+    HttpUrl,
+    Reply,
+    Secret,
+    parse_time,
+    worst,
+)
+from sources.model import Author, Delete, Engagement, Mention, MentionEvent, Upsert
+from sources.seen import BoundedSet
 from sources.window import Window
 
 MARGIN = 60.0  # seconds of `indexedAt` re-read each poll
+REWIND = 5.0  # seconds of Jetstream replayed on reconnect
+POST = "app.bsky.feed.post"
+DELIVERED_URIS = 20_000  # posts whose deletion we pass on
 MAX_PAGES = 5
 PROFILE_BATCH = 25  # getProfiles' limit
 PROFILE_CACHE = 5000
@@ -36,6 +60,23 @@ class BlueskyConfig(HttpConfig):
     app_password: Secret = Field(description="An app password (Settings > App passwords).")
     query: str | None = Field(default=None, description="searchPosts query, Lucene syntax.")
     notifications: bool = Field(default=True, description="Mentions, replies, quotes of you.")
+    jetstream_url: str | None = Field(
+        default=None, description="e.g. wss://jetstream2.us-east.bsky.network/subscribe"
+    )
+
+    @field_validator("jetstream_url")
+    @classmethod
+    def _websocket_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("wss://", "ws://")):
+            raise ValueError("must be a wss:// (or ws://) URL")
+        return value
+
+    @model_validator(mode="after")
+    def _jetstream_needs_words(self) -> BlueskyConfig:
+        if self.jetstream_url and not terms(self.query or ""):
+            raise ValueError("jetstream_url needs a query: its words are matched locally")
+        return self
+
     poll_interval: float = Field(default=60.0, gt=0)
 
 
@@ -48,8 +89,11 @@ class BlueskySource(HttpSource[BlueskyConfig]):
         self._access: str | None = None
         self._refresh: str | None = None
         self._auth_lock = asyncio.Lock()
-        self.followers: dict[str, int] = {}
+        self.profiles: dict[str, dict[str, Any]] = {}  # did -> profile (handle, followers...)
         self.logins = 0
+        self._terms = terms(config.query or "")
+        self._did: str | None = None
+        self._delivered = BoundedSet(DELIVERED_URIS)
 
     # -- polling ---------------------------------------------------------------------
     async def poll(self, state: dict[str, Any]) -> AsyncIterator[MentionEvent]:
@@ -64,7 +108,7 @@ class BlueskySource(HttpSource[BlueskyConfig]):
             except Failure as failure:
                 failures.append(failure)
                 continue
-            await self._learn_followers([p["author"]["did"] for p in items if _has_did(p)])
+            await self._learn_profiles([p["author"]["did"] for p in items if _has_did(p)])
             items.sort(key=lambda p: str(p.get("indexedAt") or ""))
             for number, item in enumerate(items):
                 try:
@@ -74,6 +118,7 @@ class BlueskySource(HttpSource[BlueskyConfig]):
                     self.skip_malformed(f"{name} item {number}", exc)
                     continue
                 if window.take(f"{item['uri']}@{item.get('cid')}", stamp):
+                    self._delivered.add(mention.native_id)
                     yield Upsert(mention=mention, cursor=self.cursor(state))
         if failures:
             raise worst(failures)
@@ -113,9 +158,10 @@ class BlueskySource(HttpSource[BlueskyConfig]):
             params = {**params, "cursor": cursor}
         return found
 
-    async def _learn_followers(self, dids: list[str]) -> None:
-        """Follower counts (search results carry none): batched, cached, best effort."""
-        wanted = list(dict.fromkeys(d for d in dids if d not in self.followers))
+    async def _learn_profiles(self, dids: list[str]) -> None:
+        """Follower counts (search results carry none) and handles (Jetstream events carry
+        only a DID): batched by 25, cached, best effort."""
+        wanted = list(dict.fromkeys(d for d in dids if d not in self.profiles))
         for start in range(0, len(wanted), PROFILE_BATCH):
             try:
                 body = await self.xrpc(
@@ -126,10 +172,107 @@ class BlueskySource(HttpSource[BlueskyConfig]):
             except Failure:
                 return  # counts are a nicety; the mentions still go in
             for profile in body.get("profiles") or [] if isinstance(body, dict) else []:
-                if isinstance(profile, dict) and isinstance(profile.get("followersCount"), int):
-                    self.followers[str(profile.get("did"))] = profile["followersCount"]
-        while len(self.followers) > PROFILE_CACHE:
-            self.followers.pop(next(iter(self.followers)))
+                if isinstance(profile, dict) and isinstance(profile.get("did"), str):
+                    self.profiles[profile["did"]] = profile
+        while len(self.profiles) > PROFILE_CACHE:
+            self.profiles.pop(next(iter(self.profiles)))
+
+    # -- Jetstream -------------------------------------------------------------------
+    async def follow(self, state: dict[str, Any]) -> AsyncIterator[MentionEvent]:
+        if not self.config.jetstream_url:
+            async for event in super().follow(state):
+                yield event
+            return
+        window = Window(state, "jetstream", REWIND)
+
+        async def handle(message: str | bytes) -> list[MentionEvent]:
+            return await self._jetstream_event(message, window, state)
+
+        async for event in self.live(state, [partial(self._jetstream, window)], handle):
+            yield event
+
+    async def _jetstream(self, window: Window, queue: asyncio.Queue[Any]) -> None:
+        """Put Jetstream messages on the queue; a Failure when the connection ends."""
+        assert self.config.jetstream_url is not None
+        params = [("wantedCollections", POST)]
+        if window.since is not None:
+            params.append(("cursor", str(int(window.since * 1_000_000))))
+        url = f"{self.config.jetstream_url}?{urlencode(params)}"
+        try:
+            async with connect(
+                url,
+                user_agent_header=USER_AGENT,
+                open_timeout=self.config.deadline,
+                max_size=2**21,
+                compression=None,
+            ) as socket:
+                async for message in socket:
+                    await queue.put(message)
+            failure = Failure(HealthState.BACKING_OFF, "Jetstream: the server closed the stream")
+        except websockets.exceptions.InvalidStatus as exc:
+            status = exc.response.status_code
+            kind = HealthState.RATE_LIMITED if status == 429 else HealthState.BACKING_OFF
+            failure = Failure(kind, f"Jetstream: connection refused ({status})")
+        except (websockets.exceptions.WebSocketException, OSError, TimeoutError) as exc:
+            failure = Failure(
+                HealthState.BACKING_OFF, f"Jetstream: connection lost ({type(exc).__name__})"
+            )
+        await queue.put(failure)
+
+    async def _jetstream_event(
+        self, message: str | bytes, window: Window, state: dict[str, Any]
+    ) -> list[MentionEvent]:
+        """A post that matches the query becomes an upsert, the deletion of a post we
+        delivered a delete; everything else only moves the cursor."""
+        try:
+            event = json.loads(message)
+            stamp = int(event["time_us"]) / 1_000_000
+            did = str(event["did"])
+        except (ValueError, KeyError, TypeError) as exc:
+            self.skip_malformed("Jetstream", exc)
+            return []
+        window.passed(stamp)
+        commit = event.get("commit")
+        if event.get("kind") != "commit" or not isinstance(commit, dict):
+            return []
+        if commit.get("collection") != POST:
+            return []
+        uri = f"at://{did}/{POST}/{commit.get('rkey')}"
+        if commit.get("operation") == "delete":
+            if uri not in self._delivered or not window.take(f"{uri}@deleted", stamp):
+                return []
+            return [Delete(source_name=self.name, native_id=uri, cursor=self.cursor(state))]
+        record = commit.get("record")
+        if not isinstance(record, dict) or not self._matches(record):
+            return []
+        if not window.take(f"{uri}@{commit.get('cid')}", stamp):
+            return []  # replayed after a reconnect
+        await self._learn_profiles([did])
+        indexed = datetime.fromtimestamp(stamp, UTC).isoformat()
+        post = {
+            "uri": uri,
+            "cid": commit.get("cid"),
+            "author": {"did": did},
+            "record": record,
+            "indexedAt": indexed,
+        }
+        try:
+            mention = self.mention(post)
+        except (KeyError, TypeError, ValueError) as exc:
+            self.skip_malformed("Jetstream post", exc)
+            return []
+        self._delivered.add(uri)
+        return [Upsert(mention=mention, cursor=self.cursor(state))]
+
+    def _matches(self, record: dict[str, Any]) -> bool:
+        """Any query word or phrase in the text or tags, or a mention of this account."""
+        text = str(record.get("text") or "").casefold()
+        tags, _ = _facets(record)
+        tags += [str(t) for t in record.get("tags") or []]
+        words = {t.casefold().lstrip("#") for t in tags}
+        if any(term in text or term.lstrip("#") in words for term in self._terms):
+            return True
+        return self._did is not None and self._did in _mentioned(record)
 
     # -- session ---------------------------------------------------------------------
     async def xrpc(self, nsid: str, params: dict[str, Any], what: str) -> Any:
@@ -205,6 +348,7 @@ class BlueskySource(HttpSource[BlueskyConfig]):
         ):
             raise Failure(HealthState.AUTH_FAILED, "login: the server sent no session tokens")
         self._access, self._refresh = session["accessJwt"], session["refreshJwt"]
+        self._did = session.get("did") if isinstance(session.get("did"), str) else self._did
 
     def failure_for(self, reply: Reply) -> Failure:
         if reply.status in {400, 401, 403} and _error_name(reply) == "AuthMissing":
@@ -215,7 +359,8 @@ class BlueskySource(HttpSource[BlueskyConfig]):
     def mention(self, post: dict[str, Any]) -> Mention:
         record, author = post["record"], post["author"]
         did = str(author["did"])
-        handle = str(author.get("handle") or did)
+        profile = self.profiles.get(did, {})
+        handle = str(author.get("handle") or profile.get("handle") or did)
         if handle == "handle.invalid":
             handle = did
         uri = str(post["uri"])
@@ -237,9 +382,9 @@ class BlueskySource(HttpSource[BlueskyConfig]):
             author=Author(
                 id=did,
                 handle=handle,
-                display_name=author.get("displayName") or None,
+                display_name=author.get("displayName") or profile.get("displayName") or None,
                 url=f"{WEB}/{handle}",
-                followers=self.followers.get(did),
+                followers=_count(profile.get("followersCount")),
             ),
             text=str(record.get("text") or ""),
             language=str(langs[0]) if langs else None,
@@ -285,3 +430,26 @@ def _error_name(reply: Reply) -> str:
 
 def _iso(stamp: float) -> str:
     return datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
+
+
+def terms(query: str) -> list[str]:
+    """The words and "quoted phrases" of a search query, lowercased, operators dropped: what
+    Jetstream posts are matched against (a substring match, so 'acme' finds 'acmecloud')."""
+    found = [p.casefold() for p in re.findall(r'"([^"]+)"', query)]
+    rest = re.sub(r'"[^"]*"', " ", query)
+    words = re.findall(r"[^\s()]+", rest)
+    found += [w.casefold() for w in words if w not in {"AND", "OR", "NOT"}]
+    return [t for t in dict.fromkeys(found) if t and not t.startswith("-")]
+
+
+def _mentioned(record: dict[str, Any]) -> set[str]:
+    dids = set()
+    for facet in record.get("facets") or []:
+        for feature in facet.get("features") or [] if isinstance(facet, dict) else []:
+            if isinstance(feature, dict) and str(feature.get("$type", "")).endswith("#mention"):
+                dids.add(str(feature.get("did")))
+    return dids
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and value >= 0 else None

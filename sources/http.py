@@ -15,7 +15,15 @@ import abc
 import asyncio
 import json
 import os
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -250,6 +258,32 @@ class HttpSource(Source[H], abc.ABC):
         await asyncio.sleep(self.config.poll_interval)
         return
         yield  # an async generator that yields nothing
+
+    async def live(
+        self,
+        state: dict[str, Any],
+        feeders: Sequence[Callable[[asyncio.Queue[Any]], Coroutine[Any, Any, None]]],
+        handle: Callable[[Any], Awaitable[list[MentionEvent]]],
+    ) -> AsyncIterator[MentionEvent]:
+        """Follow live streams without a gap: open them first (each feeder puts messages on
+        the queue, and a `Failure` when its stream ends), backfill over REST with `poll`,
+        then turn queued messages into events until a stream ends."""
+        queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=1000)  # a slow desk slows the stream
+        tasks = [asyncio.create_task(feed(queue)) for feed in feeders]
+        try:
+            async for event in self.poll(state):
+                yield event
+            while True:
+                item = await queue.get()
+                if isinstance(item, Failure):
+                    raise item
+                self.health.last_success = self.clock()
+                for event in await handle(item):
+                    yield event
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     def _count(self, event: MentionEvent) -> MentionEvent:
         if isinstance(event, Upsert):

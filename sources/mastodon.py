@@ -15,6 +15,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -247,27 +248,15 @@ class MastodonSource(HttpSource[MastodonConfig]):
             async for event in super().follow(state):
                 yield event
             return
-        queue: asyncio.Queue[tuple[str, str, str] | Failure] = asyncio.Queue(maxsize=1000)
-        streams = [asyncio.create_task(self._stream(feed, queue)) for feed in self._feeds()]
-        try:
-            async for event in self.poll(state):  # backfill, with the streams already open
-                yield event
-            while True:
-                item = await queue.get()
-                if isinstance(item, Failure):
-                    raise item
-                feed, name, data = item
-                self.health.last_success = self.clock()
-                for event in self._stream_events(feed, name, data, state):
-                    yield event
-        finally:
-            for task in streams:
-                task.cancel()
-            await asyncio.gather(*streams, return_exceptions=True)
 
-    async def _stream(
-        self, feed: str, queue: asyncio.Queue[tuple[str, str, str] | Failure]
-    ) -> None:
+        async def handle(item: tuple[str, str, str]) -> list[MentionEvent]:
+            return self._stream_events(*item, state)
+
+        feeders = [partial(self._stream, feed) for feed in self._feeds()]
+        async for event in self.live(state, feeders, handle):
+            yield event
+
+    async def _stream(self, feed: str, queue: asyncio.Queue[Any]) -> None:
         """Put one stream's events on the queue; put a Failure there when it ends."""
         if feed == "notifications":
             path, params, what = "user/notification", {}, "notification stream"

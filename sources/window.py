@@ -28,6 +28,12 @@ class Window:
         """Ask the service for items newer than this (None: just the newest page)."""
         return None if self.newest is None else self.newest - self.margin
 
+    def passed(self, stamp: float) -> None:
+        """The stream went past `stamp` without anything to deliver: resume after it."""
+        if self.newest is None or stamp > self.newest:
+            self.newest = stamp
+            self._save()
+
     def take(self, key: str, stamp: float) -> bool:
         """True when `key` is new; record it and move the window (the state is updated, so
         the cursor of the event about to be yielded includes it)."""
@@ -37,8 +43,11 @@ class Window:
         floor = self.newest - self.margin
         self.recent = {k: t for k, t in self.recent.items() if t >= floor}
         self.recent[key] = stamp
-        self.state[self.name] = {"newest": self.newest, "recent": self.recent}
+        self._save()
         return True
+
+    def _save(self) -> None:
+        self.state[self.name] = {"newest": self.newest, "recent": self.recent}
 
 
 class Delivered:

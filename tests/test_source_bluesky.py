@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
-from sources.bluesky import BlueskyConfig, BlueskySource
+from sources.bluesky import BlueskyConfig, BlueskySource, terms
 from sources.contract import HealthState
 from sources.model import MentionEvent, Upsert
 from tests.fakenet import FakeNet, Fault
 from tests.fakenet.bluesky import APP_PASSWORD, HANDLE, FakeBluesky
-from tests.sources_helpers import drain
+from tests.fakenet.jetstream import FakeJetstream
+from tests.sources_helpers import drain, eventually
 
 SEARCH = "/xrpc/app.bsky.feed.searchPosts"
 
@@ -139,3 +142,93 @@ async def test_notifications_are_mentions_of_the_account(sky: FakeBluesky) -> No
     note = sky.mention("@acme.example.com help!", "2026-08-01T12:00:04.001Z")
     events, _ = await drain(source(sky, query=None), None)
     assert ids(events) == [note["uri"]]
+
+
+@pytest.fixture
+def jet(net: FakeNet) -> FakeJetstream:
+    return FakeJetstream(net)
+
+
+async def _follow(src: BlueskySource, out: list[MentionEvent], until: int) -> None:
+    async for event in src.events(None):
+        out.append(event)
+        if len(out) >= until:
+            return
+
+
+async def test_jetstream_matches_locally_resumes_and_drops_the_replay(
+    sky: FakeBluesky, jet: FakeJetstream
+) -> None:
+    sky.profiles["did:plc:pat"] = 77
+    src = source(sky, notifications=False, jetstream_url=jet.url)
+    events: list[MentionEvent] = []
+    task = asyncio.create_task(_follow(src, events, 4))
+    await eventually(lambda: len(jet.connections) == 1 and src.health.state is HealthState.OK)
+    jet.post("did:plc:pat", "3l1", "ACME sync is down again")
+    jet.post("did:plc:other", "3l2", "nothing to see here")
+    jet.like("did:plc:pat")
+    jet.post(
+        "did:plc:fan",
+        "3l3",
+        "help please",
+        facets=[
+            {
+                "index": {"byteStart": 0, "byteEnd": 4},
+                "features": [
+                    {"$type": "app.bsky.richtext.facet#mention", "did": "did:plc:acmeacmeacme"}
+                ],
+            }
+        ],
+    )
+    jet.delete("did:plc:pat", "3l1")
+    await eventually(lambda: len(events) == 3)
+    jet.drop()
+    await eventually(lambda: len(jet.connections) == 2)
+    jet.post("did:plc:pat", "3l4", "#acme is back")
+    await asyncio.wait_for(task, 10)
+    assert [(type(e).__name__, _id(e)) for e in events] == [
+        ("Upsert", "at://did:plc:pat/app.bsky.feed.post/3l1"),
+        ("Upsert", "at://did:plc:fan/app.bsky.feed.post/3l3"),
+        ("Delete", "at://did:plc:pat/app.bsky.feed.post/3l1"),
+        ("Upsert", "at://did:plc:pat/app.bsky.feed.post/3l4"),
+    ]
+    first = events[0]
+    assert isinstance(first, Upsert)
+    assert (first.mention.author.handle, first.mention.author.followers) == ("pat.example.com", 77)
+    assert jet.connections[0]["wantedCollections"] == ["app.bsky.feed.post"]
+    resumed_at = int(jet.connections[1]["cursor"][0])
+    newest = jet.events[-2]["time_us"]  # the delete, the last event before the drop
+    assert newest - 5_000_000 <= resumed_at < newest  # rewound a few seconds, not more
+
+
+async def test_jetstream_refusal_is_reported_and_retried(
+    sky: FakeBluesky, jet: FakeJetstream
+) -> None:
+    jet.refuse = 429
+    src = source(sky, notifications=False, jetstream_url=jet.url)
+    task = asyncio.create_task(_follow(src, [], 1))
+    await eventually(lambda: src.health.state is HealthState.RATE_LIMITED)
+    assert src.health.last_error == "Jetstream: connection refused (429)"
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+def test_jetstream_needs_a_query() -> None:
+    with pytest.raises(ValidationError, match="jetstream_url needs a query"):
+        BlueskyConfig.model_validate(
+            {
+                "name": "s",
+                "type": "bluesky",
+                "handle": HANDLE,
+                "app_password": "x",
+                "jetstream_url": "wss://jetstream2.us-east.bsky.network/subscribe",
+            }
+        )
+
+
+def test_query_terms() -> None:
+    assert terms('acme OR "acme cloud" (sync AND -spam)') == ["acme cloud", "acme", "sync"]
+
+
+def _id(event: MentionEvent) -> str:
+    return event.mention.native_id if isinstance(event, Upsert) else event.native_id

@@ -116,6 +116,7 @@ class FakeNet:
         self.faults: dict[str, deque[Fault]] = defaultdict(deque)
         self.log: list[Request] = []
         self.delay: dict[str, float] = {}  # seconds before answering, by path
+        self.servers: list[Any] = []  # other servers on this loop (WebSocket), closed on stop
         self.loop = asyncio.new_event_loop()
         self._server: asyncio.Server | None = None
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
@@ -134,11 +135,14 @@ class FakeNet:
 
     def stop(self) -> None:
         async def close() -> None:
-            if self._server is not None:
-                self._server.close()
-            for task in asyncio.all_tasks():
-                if task is not asyncio.current_task():
-                    task.cancel()
+            for server in [self._server, *self.servers]:
+                if server is not None:
+                    server.close()
+            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in others:
+                task.cancel()
+            if others:  # let them finish their cleanup, but never hang a test on it
+                await asyncio.wait(others, timeout=3)
 
         asyncio.run_coroutine_threadsafe(close(), self.loop).result(timeout=10)
         self.loop.call_soon_threadsafe(self.loop.stop)
