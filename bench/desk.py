@@ -112,19 +112,21 @@ class FrameClock:
         return self.last - start
 
 
-async def _keys(app: App[Any], clock: FrameClock, key: str) -> list[float]:
+async def _keys(
+    app: App[Any], clock: FrameClock, key: str, count: int = KEYS, pause: float = 0.01
+) -> list[float]:
     samples = []
-    for n in range(KEYS):
+    for n in range(count):
         pressed = key if n % 20 < 10 else ("k" if key == "j" else "up")  # down and back
         samples.append(await clock.after(lambda p=pressed: app.post_message(events.Key(p, None))))
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(pause)
     return samples
 
 
-def _isolated(which: str, db: Path, tmp: Path) -> dict[str, float]:
+def _isolated(which: str, db: Path, tmp: Path, *extra: str) -> dict[str, float]:
     """One measurement in a fresh process: a run is not slowed by what earlier runs left."""
     out = subprocess.run(
-        [sys.executable, "-m", "bench.desk", which, str(db), str(tmp)],
+        [sys.executable, "-m", "bench.desk", which, str(db), str(tmp), *extra],
         capture_output=True,
         text=True,
         check=True,
@@ -151,14 +153,14 @@ def _p(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))] * 1000
 
 
-async def ours(db: Path, tmp: Path) -> dict[str, float]:
+async def ours(db: Path, tmp: Path, sources: str | None = None) -> dict[str, float]:
+    """The desk on `db`; with `sources` (TOML tables), fetching them live while measured."""
     config = tmp / "config.toml"
-    config.write_text(
-        f'db = "{db}"\n[[sources]]\nname = "x"\ntype = "jsonl"\npath = "{tmp / "none"}"\n'
-    )
+    idle = f'[[sources]]\nname = "x"\ntype = "jsonl"\npath = "{tmp / "none"}"\n'
+    config.write_text(f'db = "{db}"\n{sources or idle}')
     loaded = load(config)
     engine = Engine(load_paths([bundled_dir()]).playbooks)
-    app = DeskApp(loaded, engine, clock=lambda: NOW, ingest=False)
+    app = DeskApp(loaded, engine, clock=lambda: NOW, ingest=sources is not None)
     clock = FrameClock(app)
     start = time.perf_counter()
     async with app.run_test(size=SIZE):
@@ -167,7 +169,8 @@ async def ours(db: Path, tmp: Path) -> dict[str, float]:
         await clock.frame.wait()
         first = clock.last - start
         await _settle(app)  # the rest of the view loads in the background first
-        samples = await _keys(app, clock, "j")
+        # With live sources, keys are spread over ~10 s so they meet many fetch rounds.
+        samples = await (_keys(app, clock, "j", 80, 0.15) if sources else _keys(app, clock, "j"))
         switch_start = time.perf_counter()
         await app.action_switch_view(len(app.views) - 1)  # All, newest first
         while app.model.row_at(0) is None:
@@ -296,5 +299,8 @@ def run(tmp: Path, quick: bool) -> list[Result]:
 
 if __name__ == "__main__":
     which, db_path, tmp_path = sys.argv[1:4]
-    measure = ours(Path(db_path), Path(tmp_path)) if which == "ours" else baseline(Path(db_path))
+    if which == "ours":
+        measure = ours(Path(db_path), Path(tmp_path), *(Path(p).read_text() for p in sys.argv[4:]))
+    else:
+        measure = baseline(Path(db_path))
     print(json.dumps(asyncio.run(measure)))

@@ -1,0 +1,132 @@
+"""The desk while every network source fails, every way (Sources issue, DESIGN §9).
+
+Five HTTP sources (Mastodon, Bluesky, Hacker News, RSS, Reddit) point at the local stand-ins
+(`tests.fakenet`, in this process, so the desk's process only does the desk's work), and
+every request to them gets the next fault in a cycle: 429 with each reset style, 500, 503,
+connection reset, garbage JSON, truncated body, one byte a second, an HTML 403 block page, 401.
+Keys are timed as in `bench.desk`; the baseline is the same desk on the same database with no
+live source, in the same run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import statistics
+from pathlib import Path
+
+from bench.common import Result
+from bench.desk import _isolated, build_db
+from tests.fakenet import FakeNet, Fault
+from tests.fakenet.bluesky import APP_PASSWORD, HANDLE, FakeBluesky
+from tests.fakenet.feeds import FakeFeed
+from tests.fakenet.hackernews import PATH as HN_PATH
+from tests.fakenet.hackernews import FakeHackerNews
+from tests.fakenet.mastodon import FakeMastodon
+from tests.fakenet.reddit import CLIENT_ID, CLIENT_SECRET, FakeReddit
+
+
+def every_fault() -> list[Fault]:
+    return [
+        Fault.status(429, headers={"Retry-After": "1"}),
+        Fault.status(429, headers={"X-RateLimit-Reset": "2020-01-01T00:00:00Z"}),
+        Fault.status(429, headers={"RateLimit-Reset": "1"}),
+        Fault.status(500),
+        Fault.status(503),
+        Fault.reset(),
+        Fault.garbage(),
+        Fault.truncated(),
+        Fault.trickle(),
+        Fault.html_block(),
+        Fault.status(401, {"error": "The access token is invalid"}),
+    ]
+
+
+def failing_world(net: FakeNet) -> str:
+    """Stand-ins whose every answer is the next fault; the TOML for sources pointing at them."""
+    FakeMastodon(net), FakeBluesky(net), FakeHackerNews(net), FakeReddit(net)
+    feed = FakeFeed(net)
+    paths = [
+        "/api/v1/timelines/tag/acme",
+        "/xrpc/com.atproto.server.createSession",
+        HN_PATH,
+        feed.path,
+        "/api/v1/access_token",
+    ]
+    for path in paths:
+        net.fail(path, *itertools.islice(itertools.cycle(every_fault()), 10_000))
+    fast = "poll_interval = 0.5\ndeadline = 2\n"
+    return f"""
+[[sources]]
+name = "fedi"
+type = "mastodon"
+base_url = "{net.url}"
+hashtags = ["acme"]
+{fast}
+[[sources]]
+name = "sky"
+type = "bluesky"
+base_url = "{net.url}"
+handle = "{HANDLE}"
+app_password = "{APP_PASSWORD}"
+query = "acme"
+{fast}
+[[sources]]
+name = "hn"
+type = "hackernews"
+base_url = "{net.url}/api/v1"
+query = "acme"
+{fast}
+[[sources]]
+name = "alerts"
+type = "rss"
+url = "{feed.url}"
+{fast}
+[[sources]]
+name = "reddit"
+type = "reddit"
+base_url = "{net.url}"
+auth_url = "{net.url}"
+query = "acme"
+client_id = "{CLIENT_ID}"
+client_secret = "{CLIENT_SECRET}"
+{fast}"""
+
+
+def run(tmp: Path, quick: bool) -> list[Result]:
+    size = 10_000 if quick else 100_000
+    repeats = 1 if quick else 3
+    db = tmp / "faults.db"
+    asyncio.run(build_db(db, size))
+    (tmp / "empty.jsonl").write_text("")
+    quiet = tmp / "quiet.toml"  # live ingest on, same key pacing, nothing to fetch
+    quiet.write_text(f'[[sources]]\nname = "x"\ntype = "jsonl"\npath = "{tmp / "empty.jsonl"}"\n')
+    calm = [_isolated("ours", db, tmp, str(quiet)) for _ in range(repeats)]
+    storms = []
+    for _ in range(repeats):
+        net = FakeNet().start()
+        try:
+            sources = tmp / "sources.toml"
+            sources.write_text(failing_world(net))
+            storms.append(_isolated("ours", db, tmp, str(sources)))
+            asked = len(net.log)
+        finally:
+            net.stop()
+    label = f"{size:,} mentions, 5 sources failing"
+    results = []
+    for key, budget in (("p50", 10), ("p95", 20)):
+        mine = statistics.median(s[key] for s in storms)
+        theirs = statistics.median(c[key] for c in calm)
+        results.append(
+            Result(
+                f"desk key-to-frame {key}, {label}",
+                "ms",
+                mine,
+                f"same desk, idle source ({asked} failed requests in the last run)",
+                theirs,
+                f"<= {budget} ms",
+                mine <= budget,
+                gross=0.3,
+            )
+        )
+    return results
