@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -103,7 +104,7 @@ class FrameClock:
 
         app._display = display  # type: ignore[method-assign]
 
-    async def after(self, act: Callable[[], None]) -> float:
+    async def after(self, act: Callable[[], object]) -> float:
         """Seconds from `act()` until the next rendered frame."""
         self.frame.clear()
         start = time.perf_counter()
@@ -118,7 +119,7 @@ async def _keys(
     samples = []
     for n in range(count):
         pressed = key if n % 20 < 10 else ("k" if key == "j" else "up")  # down and back
-        samples.append(await clock.after(lambda p=pressed: app.post_message(events.Key(p, None))))
+        samples.append(await clock.after(partial(app.post_message, events.Key(pressed, None))))
         await asyncio.sleep(pause)
     return samples
 
