@@ -180,6 +180,7 @@ def test_secrets_stay_out_of_the_database_and_the_output(world: dict[str, Any]) 
         assert secret not in run.stdout + run.stderr
         assert secret.encode() not in data
     assert "sky: auth failed" in run.stdout
+    assert run.returncode == 1  # a source that could not fetch fails the run (cron, CI)
 
 
 def test_kill_mid_ingest_then_restart_no_gap_no_duplicate(world: dict[str, Any]) -> None:
