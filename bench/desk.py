@@ -17,8 +17,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from functools import partial
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
