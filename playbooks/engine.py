@@ -114,6 +114,8 @@ def _compile(order: int, loaded: LoadedPlaybook, rule: Rule) -> _Rule:
             params[key] = value
     if tags := list(dict.fromkeys((*then.tags, *defaults.tags))):
         params["tags"] = tags
+    if then.notify:
+        params["notify"] = list(then.notify)
     return _Rule(
         order=order,
         loaded=loaded,

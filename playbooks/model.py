@@ -184,6 +184,9 @@ class Then(_Strict):
     snooze: Duration = Field(default=None, description="How long a snooze lasts: '2h'.")
     tags: Terms = ()
     reply: str | None = Field(default=None, description="Reply template: $author_name, $url...")
+    notify: Terms = Field(
+        default=(), description="Teams told (through their [teams] target) when this is decided."
+    )
 
     @field_validator("reply")
     @classmethod

@@ -15,6 +15,7 @@ per 5 minutes). Tokens stay in memory: never in the database, never in a message
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import re
 from collections.abc import AsyncIterator
@@ -27,7 +28,7 @@ import websockets
 from pydantic import Field, field_validator, model_validator
 from websockets.asyncio.client import connect
 
-from sources.contract import HealthState
+from sources.contract import HealthState, Posted, Replies, ReplyTo
 from sources.http import (
     USER_AGENT,
     Failure,
@@ -80,7 +81,7 @@ class BlueskyConfig(HttpConfig):
     poll_interval: float = Field(default=60.0, gt=0)
 
 
-class BlueskySource(HttpSource[BlueskyConfig]):
+class BlueskySource(HttpSource[BlueskyConfig], Replies):
     config_model = BlueskyConfig
     network = "bluesky"
 
@@ -274,21 +275,83 @@ class BlueskySource(HttpSource[BlueskyConfig]):
             return True
         return self._did is not None and self._did in _mentioned(record)
 
+    # -- replies ---------------------------------------------------------------------
+    async def reply(self, to: ReplyTo, text: str, *, key: str, at: datetime, retry: bool) -> Posted:
+        """A post record with the reply's root and parent refs and a mention facet for the
+        author. Bluesky has no idempotency key, so the record key is derived from ours: on a
+        retry we look for that record first and never post it twice."""
+        parent = {"uri": to.native_id, "cid": to.raw.get("cid")}
+        if not isinstance(parent["cid"], str):
+            raise Failure(HealthState.ERROR, "reply: the post's cid is unknown, cannot reply")
+        record_reply = (to.raw.get("record") or {}).get("reply") or {}
+        found_root = record_reply.get("root")
+        root: dict[str, Any] = found_root if isinstance(found_root, dict) else parent
+        handle = f"@{to.author_handle}"
+        text = text if handle.casefold() in text.casefold() else f"{handle} {text}"
+        rkey = tid(at, key)
+        async with self.using_client():
+            await self._token()
+            if retry and (found := await self._own_post(rkey)) is not None:
+                return found
+            record = {
+                "$type": POST,
+                "text": text,
+                "createdAt": at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                "reply": {"root": {"uri": root["uri"], "cid": root["cid"]}, "parent": parent},
+                "facets": _mention_facet(text, handle, to.author_id),
+            }
+            body = {"repo": self._did, "collection": POST, "rkey": rkey, "record": record}
+            await self.xrpc("com.atproto.repo.createRecord", {}, "reply", body=body)
+        return self._posted(rkey)
+
+    async def retract(self, remote_id: str) -> None:
+        rkey = remote_id.rsplit("/", 1)[-1]
+        async with self.using_client():
+            await self._token()
+            body = {"repo": self._did, "collection": POST, "rkey": rkey}
+            await self.xrpc("com.atproto.repo.deleteRecord", {}, "delete reply", body=body)
+
+    async def _own_post(self, rkey: str) -> Posted | None:
+        """The reply an earlier attempt posted, if it got through."""
+        found = await self.xrpc(
+            "com.atproto.repo.getRecord",
+            {"repo": self._did, "collection": POST, "rkey": rkey},
+            "reply check",
+            missing="RecordNotFound",
+        )
+        return None if found is None else self._posted(rkey)
+
+    def _posted(self, rkey: str) -> Posted:
+        return Posted(f"at://{self._did}/{POST}/{rkey}", f"{WEB}/{self.config.handle}/post/{rkey}")
+
     # -- session ---------------------------------------------------------------------
-    async def xrpc(self, nsid: str, params: dict[str, Any], what: str) -> Any:
-        """GET an XRPC method with the session; refresh (or log in again) once if expired."""
+    async def xrpc(
+        self,
+        nsid: str,
+        params: dict[str, Any],
+        what: str,
+        *,
+        body: Any = None,
+        missing: str | None = None,
+    ) -> Any:
+        """Call an XRPC method with the session (a query, or a procedure when `body` is
+        given); refresh (or log in again) once if the token expired. None when the server
+        answers with the error named `missing` (RecordNotFound, say)."""
         for attempt in range(2):
             token = await self._token()
             reply = await self.request(
-                "GET",
+                "GET" if body is None else "POST",
                 f"{self.config.base_url}/xrpc/{nsid}",
                 params=params,
+                json_body=body,
                 what=what,
                 headers={"Authorization": f"Bearer {token}"},
                 ok=(200, 400, 401),
             )
             if reply.status == 200:
                 return reply.json()
+            if missing is not None and _error_name(reply) == missing:
+                return None
             if _error_name(reply) in {"ExpiredToken", "InvalidToken"} and attempt == 0:
                 await self._renew(token)
                 continue
@@ -453,3 +516,30 @@ def _mentioned(record: dict[str, Any]) -> set[str]:
 
 def _count(value: Any) -> int | None:
     return value if isinstance(value, int) and value >= 0 else None
+
+
+_TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
+
+
+def tid(at: datetime, key: str) -> str:
+    """A record key in the TID format (13 base32-sortable characters: 53 bits of
+    microseconds, 10 bits of clock id), the same for the same (time, key) on every retry."""
+    micros = int(at.timestamp() * 1_000_000) & ((1 << 53) - 1)
+    clock = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=2).digest(), "big") % 1024
+    value = (micros << 10) | clock
+    return "".join(_TID_ALPHABET[(value >> (5 * i)) & 31] for i in reversed(range(13)))
+
+
+def _mention_facet(text: str, handle: str, did: str | None) -> list[dict[str, Any]]:
+    """A facet so the author is notified: byte offsets into the UTF-8 text."""
+    start = text.casefold().find(handle.casefold())
+    if did is None or start < 0:
+        return []
+    begin = len(text[:start].encode())
+    end = begin + len(text[start : start + len(handle)].encode())
+    return [
+        {
+            "index": {"byteStart": begin, "byteEnd": end},
+            "features": [{"$type": "app.bsky.richtext.facet#mention", "did": did}],
+        }
+    ]

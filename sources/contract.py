@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,6 +28,9 @@ class SourceConfig(BaseModel):
     type: str = Field(description="The registered source type, e.g. 'demo', 'jsonl'.")
     poll_interval: float = Field(default=60.0, gt=0, description="Seconds between polls.")
     enabled: bool = True
+    dry_run: bool = Field(
+        default=False, description="Replies through this source are recorded, never posted."
+    )
 
 
 class HealthState(StrEnum):
@@ -84,3 +87,34 @@ class Source(abc.ABC, Generic[C]):
         With `once`, deliver what is available now and stop (`triage ingest --once`);
         otherwise run until cancelled. Malformed input is counted in `health` and skipped.
         """
+
+
+@dataclass(frozen=True)
+class ReplyTo:
+    """The mention being answered, as stored (the raw payload carries platform refs)."""
+
+    native_id: str
+    author_handle: str
+    author_id: str | None
+    url: str | None
+    raw: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Posted:
+    remote_id: str
+    url: str | None = None
+
+
+class Replies(abc.ABC):
+    """Mixed into a source that can post replies on its network (Mastodon, Bluesky)."""
+
+    @abc.abstractmethod
+    async def reply(self, to: ReplyTo, text: str, *, key: str, at: datetime, retry: bool) -> Posted:
+        """Post `text` as a reply. `key` is the same on every attempt for one reply (an
+        idempotency key where the platform has them); `at` is when the reply was decided;
+        `retry` says an earlier attempt may have reached the server. Raises on failure."""
+
+    @abc.abstractmethod
+    async def retract(self, remote_id: str) -> None:
+        """Delete a reply this source posted."""

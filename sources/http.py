@@ -290,6 +290,20 @@ class HttpSource(Source[H], abc.ABC):
             self.health.received += 1
         return event
 
+    @asynccontextmanager
+    async def using_client(self) -> AsyncIterator[httpx.AsyncClient]:
+        """The attached client (ingest's shared one), or a client for just this block: a
+        reply can be sent while ingest runs elsewhere or not at all."""
+        if self.client is not None:
+            yield self.client
+            return
+        self.client = new_client()
+        try:
+            yield self.client
+        finally:
+            client, self.client = self.client, None
+            await client.aclose()
+
     def cursor(self, state: Mapping[str, Any]) -> str:
         return encode_cursor(state)
 

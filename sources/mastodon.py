@@ -22,7 +22,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import Field, field_validator, model_validator
 
-from sources.contract import HealthState
+from sources.contract import HealthState, Posted, Replies, ReplyTo
 from sources.htmltext import html_to_text
 from sources.http import (
     Failure,
@@ -51,6 +51,9 @@ class MastodonConfig(HttpConfig):
     token: Secret | None = Field(default=None, description="User token: mentions, streaming.")
     notifications: bool = Field(default=True, description="With a token: @mentions of you.")
     streaming: bool = Field(default=False, description="With a token: live SSE streams.")
+    reply_visibility: Literal["public", "unlisted", "private", "direct"] = Field(
+        default="public", description="Visibility of replies posted from the desk."
+    )
     poll_interval: float = Field(default=60.0, gt=0)  # the paging throttle allows ~20/min/IP
 
     @field_validator("hashtags")
@@ -75,7 +78,7 @@ def id_key(native_id: str) -> tuple[int, str]:
     return len(native_id), native_id
 
 
-class MastodonSource(HttpSource[MastodonConfig]):
+class MastodonSource(HttpSource[MastodonConfig], Replies):
     config_model = MastodonConfig
     network = "mastodon"
 
@@ -193,6 +196,42 @@ class MastodonSource(HttpSource[MastodonConfig]):
         if self.config.token is None:
             return {}
         return {"Authorization": f"Bearer {self.config.token.get_secret_value()}"}
+
+    # -- replies ---------------------------------------------------------------------
+    async def reply(self, to: ReplyTo, text: str, *, key: str, at: datetime, retry: bool) -> Posted:
+        """`POST /api/v1/statuses` with `Idempotency-Key`: Mastodon returns the first status
+        again for a repeated key, so a retry never posts twice."""
+        if self.config.token is None:
+            raise Failure(HealthState.AUTH_FAILED, "replying needs a token for this source")
+        handle = f"@{to.author_handle}"
+        status = text if handle.casefold() in text.casefold() else f"{handle} {text}"
+        body = {
+            "status": status,
+            "in_reply_to_id": to.native_id,
+            "visibility": self.config.reply_visibility,
+        }
+        async with self.using_client():
+            reply = await self.request(
+                "POST",
+                f"{self.config.base_url}/api/v1/statuses",
+                json_body=body,
+                headers={**self._auth(), "Idempotency-Key": key},
+                what="reply",
+            )
+        posted = reply.json()
+        if not isinstance(posted, dict) or not isinstance(posted.get("id"), str):
+            raise Failure(HealthState.ERROR, "reply: the server did not return the new status")
+        return Posted(posted["id"], posted.get("url") or posted.get("uri"))
+
+    async def retract(self, remote_id: str) -> None:
+        async with self.using_client():
+            await self.request(
+                "DELETE",
+                f"{self.config.base_url}/api/v1/statuses/{quote(remote_id)}",
+                headers=self._auth(),
+                what="delete reply",
+                ok=(200, 404),
+            )
 
     # -- the normalised mention ------------------------------------------------------
     def mention(self, status: dict[str, Any]) -> Mention:

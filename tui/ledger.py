@@ -9,6 +9,7 @@ columns of `mentions` are a projection of it, recomputed after every decision an
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -74,8 +75,14 @@ async def decide(
     return record
 
 
-async def undo_last(db: aiosqlite.Connection, who: Who, now: datetime) -> DecisionRecord:
-    """Reverse the actor's latest decision not yet reversed, by logging an undo."""
+async def undo_last(
+    db: aiosqlite.Connection,
+    who: Who,
+    now: datetime,
+    effects: Callable[[int], Awaitable[dict[str, Any]]] | None = None,
+) -> DecisionRecord:
+    """Reverse the actor's latest decision not yet reversed, by logging an undo; `effects`
+    deals with what the reversed decision set going outside and says what to log about it."""
     target = await _latest_undoable(db, who.actor)
     if target is None:
         raise DecisionRefused("nothing to undo")
@@ -90,7 +97,8 @@ async def undo_last(db: aiosqlite.Connection, who: Who, now: datetime) -> Decisi
     await _check_claim(db, target.mention_id, who, now)
     status = await _status(db, target.mention_id)
     state = await _state(db, target.mention_id, without=target.id)
-    intent = Intent(target.mention_id, "undo", {"reverses": target.action})
+    extra = await effects(target.id) if effects is not None else {}
+    intent = Intent(target.mention_id, "undo", {"reverses": target.action, **extra})
     return await _insert(db, intent, who, None, None, target.id, now, None, status, state)
 
 

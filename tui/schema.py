@@ -141,6 +141,34 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX mentions_received ON mentions (received_at);
     """,
+    # 6: decisions with an outside effect (a reply posted, a team told) and their delivery
+    """
+    CREATE TABLE outbox (
+        id              INTEGER PRIMARY KEY,
+        decision_id     INTEGER NOT NULL REFERENCES decisions (id),
+        mention_id      INTEGER NOT NULL REFERENCES mentions (id),
+        kind            TEXT NOT NULL CHECK (kind IN ('reply', 'escalate', 'notify', 'retract')),
+        target          TEXT NOT NULL,              -- the source (replies) or team it goes to
+        channel         TEXT NOT NULL,              -- mastodon, bluesky, webhook, slack, command
+        payload         TEXT NOT NULL,              -- JSON: exactly what is sent, no secrets
+        idempotency_key TEXT NOT NULL UNIQUE,       -- the same on every attempt
+        state           TEXT NOT NULL DEFAULT 'pending'
+                        CHECK (state IN ('pending', 'sent', 'failed', 'cancelled', 'dry_run')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        holder          TEXT,                       -- the process sending it right now
+        holder_until    TEXT,                       -- after which another may try
+        created_at      TEXT NOT NULL,              -- when the decision was made
+        sent_at         TEXT,                       -- minus created_at: time to delivery
+        remote_id       TEXT,                       -- the posted status, the ticket...
+        remote_url      TEXT,
+        last_error      TEXT,
+        retracts_id     INTEGER REFERENCES outbox (id)  -- a 'retract' deletes this reply
+    );
+    CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state = 'pending';
+    CREATE INDEX outbox_mention ON outbox (mention_id);
+    CREATE INDEX outbox_decision ON outbox (decision_id);
+    """,
 )
 
 LATEST = len(MIGRATIONS)

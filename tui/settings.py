@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import platformdirs
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -27,6 +35,7 @@ from pydantic_settings import (
 from playbooks.tomlfile import LocatedError, TomlFileError, locate, read, validation_errors
 from sources import registry
 from sources.contract import Source
+from sources.http import HttpUrl, Secret
 from tui.query import Context, QueryError, compile_query
 
 APP = "triage"
@@ -85,6 +94,44 @@ class ViewSettings(_Table):
         return query
 
 
+class TeamSettings(_Table):
+    """Where an escalation to this team (or a playbook's `notify`) is delivered: exactly one
+    of a JSON webhook, a Slack-compatible incoming webhook, or a command."""
+
+    webhook: HttpUrl | None = Field(default=None, description="POSTed the decision as JSON.")
+    slack: Secret | None = Field(default=None, description="Slack incoming-webhook URL (secret).")
+    command: list[str] | None = Field(
+        default=None, min_length=1, description="Run with the decision as JSON on stdin."
+    )
+    secret: Secret | None = Field(
+        default=None, description="HMAC-SHA256 key: signs webhook bodies (X-Triage-Signature)."
+    )
+    per_minute: int = Field(default=30, gt=0, description="Most deliveries a minute.")
+    dry_run: bool = Field(default=False, description="Record deliveries, never send them.")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> TeamSettings:
+        given = [k for k in ("webhook", "slack", "command") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of webhook, slack, command")
+        return self
+
+    @property
+    def channel(self) -> str:
+        return "webhook" if self.webhook else "slack" if self.slack else "command"
+
+
+class OutboxSettings(_Table):
+    dry_run: bool = Field(
+        default=False, description="Record every reply and escalation, send none (demo: on)."
+    )
+    max_attempts: int = Field(default=8, gt=0, description="Then the delivery is 'failed'.")
+    deadline: float = Field(default=20.0, gt=0, description="Seconds one attempt may take.")
+    confirm_first: bool = Field(
+        default=True, description="Ask before the first live send of each desk session."
+    )
+
+
 DEFAULT_VIEWS = [
     ViewSettings(name="Inbox", query="status:new"),
     ViewSettings(name="Urgent", query="status:new priority:urgent,high sort:due"),
@@ -109,6 +156,8 @@ class Settings(BaseSettings):
     playbooks: PlaybookSettings = PlaybookSettings()
     views: list[ViewSettings] = Field(default_factory=lambda: list(DEFAULT_VIEWS), min_length=1)
     keys: dict[str, str] = Field(default={}, description="Binding id -> keys, e.g. accept = 'a'.")
+    teams: dict[str, TeamSettings] = Field(default={}, description="Escalation targets by team.")
+    outbox: OutboxSettings = OutboxSettings()
 
     @classmethod
     def settings_customise_sources(
@@ -162,6 +211,8 @@ def load(
         # The demo never writes into a real database unless --db asks for it.
         own_db = "db" in data or "TRIAGE_DB" in os.environ
         update: dict[str, Any] = {"sources": [DEMO_SOURCE]}
+        # Nothing leaves a demo: its replies and escalations are recorded, never sent.
+        update["outbox"] = settings.outbox.model_copy(update={"dry_run": True})
         if db is None and (demo or not own_db):
             update["db"] = data_dir() / "demo.db"
         settings = settings.model_copy(update=update)

@@ -22,13 +22,14 @@ import aiosqlite
 
 from playbooks.backtest import Item, Proposal
 from playbooks.engine import Suggestion
-from sources.contract import Health
+from sources.contract import Health, ReplyTo
 from sources.model import Mention
-from tui import ledger, schema
+from tui import ledger, outbox, schema
 from tui.holders import holder_is_dead
 from tui.ledger import DecisionRefused as DecisionRefused
 from tui.ledger import Intent, Who
 from tui.mention_rows import COLUMNS, EDITABLE, from_row, to_row
+from tui.outbox import Entry
 from tui.query import Query
 from tui.records import DecisionRecord, Detail, QueueRow, SuggestionRecord
 from tui.store_rows import decision_record, queue_row, suggestion_record
@@ -131,6 +132,7 @@ class Store:
         self._scanner = scanner or reader  # long reads: whole views, counts
         self._lock = asyncio.Lock()
         self.clock = clock
+        self.routes = outbox.Routes()  # where decisions' outside effects go (none by default)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -411,7 +413,9 @@ class Store:
             for intent in intents:
                 try:
                     when = shown_at.get(intent.mention_id)
-                    out.append(await ledger.decide(db, intent, who, now, when))
+                    record = await ledger.decide(db, intent, who, now, when)
+                    await outbox.enqueue(db, record, self.routes, now)  # same transaction
+                    out.append(record)
                 except DecisionRefused as refused:
                     out.append(refused)
         return out
@@ -421,7 +425,70 @@ class Store:
     ) -> DecisionRecord:
         """Reverse `actor`'s latest decision that is not yet reversed, by logging an undo."""
         async with self._write() as db:
-            return await ledger.undo_last(db, Who(actor, session, view), self.clock())
+            now = self.clock()
+
+            async def stays_out(reversed_id: int) -> dict[str, Any]:
+                """Cancel what has not gone out; record what has (it stays in the world)."""
+                sent = await outbox.on_undo(db, reversed_id, now)
+                out = [{"outbox": e.id, "target": e.target, "url": e.remote_url} for e in sent]
+                return {"stays_out": out} if out else {}
+
+            return await ledger.undo_last(db, Who(actor, session, view), now, stays_out)
+
+    # -- outbox ---------------------------------------------------------------------------
+
+    async def outbox_entries(self, where: str = "1", args: tuple[Any, ...] = ()) -> list[Entry]:
+        return await outbox.entries(self._reader, where, args)
+
+    async def outbox_take(self, holder: str, lease: timedelta) -> list[Entry]:
+        async with self._write() as db:
+            return await outbox.take_due(db, holder, self.clock(), lease)
+
+    async def outbox_sent(self, entry_id: int, remote_id: str | None, url: str | None) -> None:
+        async with self._write() as db:
+            await outbox.mark_sent(db, entry_id, remote_id, url, self.clock())
+
+    async def outbox_failed(self, entry_id: int, error: str, retry_at: datetime | None) -> None:
+        async with self._write() as db:
+            await outbox.mark_failed(db, entry_id, error, retry_at)
+
+    async def outbox_defer(self, entry_id: int, until: datetime) -> None:
+        async with self._write() as db:
+            await outbox.defer(db, entry_id, until)
+
+    async def outbox_retry(self, where: str, args: tuple[Any, ...] = ()) -> int:
+        async with self._write() as db:
+            return await outbox.retry(db, where, args, self.clock())
+
+    async def outbox_cancel(self, where: str, args: tuple[Any, ...] = ()) -> int:
+        async with self._write() as db:
+            return await outbox.cancel(db, where, args)
+
+    async def outbox_retract(self, entry_ids: list[int], decision_id: int) -> list[int]:
+        """Queue the deletion of posted replies (after an undo the responder confirmed)."""
+        async with self._write() as db:
+            marks = ",".join("?" * len(entry_ids))
+            found = await outbox.entries(
+                db, f"id IN ({marks}) AND state = 'sent'", tuple(entry_ids)
+            )
+            return [
+                await outbox.retract(
+                    db, e, decision_id, self.routes.replies[e.target], self.clock()
+                )
+                for e in found
+                if e.target in self.routes.replies
+            ]
+
+    async def reply_target(self, mention_id: int) -> ReplyTo:
+        """What a source needs to reply to a stored mention."""
+        async with self._reader.execute(
+            "SELECT native_id, author_handle, author_id, url, raw FROM mentions WHERE id = ?",
+            (mention_id,),
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            raise StoreError(f"no mention {mention_id}")
+        return ReplyTo(row[0], row[1], row[2], row[3], json.loads(row[4]))
 
     async def claim(self, mention_id: int, who: Who, lease: timedelta = LEASE) -> DecisionRecord:
         """Claim (or renew) a mention for this desk, logged; refused if another desk has it."""

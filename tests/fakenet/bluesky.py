@@ -26,15 +26,20 @@ class FakeBluesky:
         self.refreshes = 0
         self._tokens = itertools.count(1)
         self._rkeys = itertools.count(1)
+        self.records: dict[str, dict[str, Any]] = {}  # rkey -> record (our account's posts)
+        self.deleted: list[str] = []
         for nsid, handler in [
             ("com.atproto.server.createSession", self._create),
             ("com.atproto.server.refreshSession", self._refresh),
+            ("com.atproto.repo.createRecord", self._create_record),
+            ("com.atproto.repo.deleteRecord", self._delete_record),
         ]:
             net.route("POST", f"/xrpc/{nsid}", handler)
         for nsid, handler in [
             ("app.bsky.feed.searchPosts", self._search),
             ("app.bsky.notification.listNotifications", self._notifications),
             ("app.bsky.actor.getProfiles", self._profiles),
+            ("com.atproto.repo.getRecord", self._get_record),
         ]:
             net.route("GET", f"/xrpc/{nsid}", handler)
 
@@ -157,3 +162,36 @@ class FakeBluesky:
                 ]
             }
         )
+
+    def _create_record(self, request: Request) -> Response:
+        if denied := self._denied(request):
+            return denied
+        body = request.json()
+        rkey = body["rkey"]
+        if rkey in self.records:
+            return Response.json(
+                {"error": "InvalidRequest", "message": "Record already exists"}, 400
+            )
+        self.records[rkey] = body["record"]
+        uri = f"at://{body['repo']}/{body['collection']}/{rkey}"
+        return Response.json({"uri": uri, "cid": f"bafy{rkey}"})
+
+    def _get_record(self, request: Request) -> Response:
+        if denied := self._denied(request):
+            return denied
+        rkey = request.arg("rkey") or ""
+        if rkey not in self.records:
+            return Response.json(
+                {"error": "RecordNotFound", "message": "Could not locate record"}, 400
+            )
+        return Response.json(
+            {"uri": f"at://x/app.bsky.feed.post/{rkey}", "value": self.records[rkey]}
+        )
+
+    def _delete_record(self, request: Request) -> Response:
+        if denied := self._denied(request):
+            return denied
+        rkey = request.json()["rkey"]
+        self.records.pop(rkey, None)
+        self.deleted.append(rkey)
+        return Response.json({})

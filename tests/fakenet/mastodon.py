@@ -185,3 +185,39 @@ def _page(
             f'<{url}?min_id={chosen[0]["id"]}>; rel="prev"'
         )
     return Response.json(chosen, headers=headers)
+
+
+class Posting:
+    """`POST /api/v1/statuses` (honouring `Idempotency-Key`) and `DELETE` on a FakeMastodon."""
+
+    def __init__(self, masto: FakeMastodon) -> None:
+        self.masto = masto
+        self.posted: list[dict[str, Any]] = []
+        self.by_key: dict[str, dict[str, Any]] = {}
+        self.deleted: list[str] = []
+        masto.net.route("POST", "/api/v1/statuses", self._post)
+        masto.net.route("DELETE", r"/api/v1/statuses/(?P<id>[^/]+)", self._delete)
+
+    def _post(self, request: Request) -> Response:
+        if request.bearer != TOKEN:
+            return Response.json({"error": "The access token is invalid"}, 401)
+        key = request.headers.get("idempotency-key")
+        if key and key in self.by_key:
+            return Response.json(self.by_key[key])  # Mastodon returns the first one again
+        body = request.json()
+        sid = self.masto._id()
+        status = {
+            "id": sid,
+            "url": f"{self.masto.base_url}/@acmesupport/{sid}",
+            "content": body["status"],
+            "in_reply_to_id": body.get("in_reply_to_id"),
+            "visibility": body.get("visibility"),
+        }
+        self.posted.append(status)
+        if key:
+            self.by_key[key] = status
+        return Response.json(status)
+
+    def _delete(self, request: Request) -> Response:
+        self.deleted.append(request.params["id"])
+        return Response.json({"id": request.params["id"]})
