@@ -25,13 +25,18 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input
 
 from playbooks.engine import Engine
+from sources.http import new_client
+from tui import deliver, dispatch
 from tui import intents as intents_for
+from tui.dispatch import Dispatcher
 from tui.ingest import IngestRunner
 from tui.ledger import Intent, Who
+from tui.outbox import FAILING
 from tui.playbook_cmds import Watcher, load_engine, playbook_paths
 from tui.query import Query, QueryError, compile_query
 from tui.queue_model import QueueModel
 from tui.records import Detail, describe
+from tui.screens.confirm import ConfirmScreen
 from tui.screens.help import HelpScreen
 from tui.screens.pick import PickScreen
 from tui.screens.sources import SourcesScreen
@@ -102,6 +107,7 @@ class DeskApp(App[int]):
         *,
         clock: Clock = _now,
         ingest: bool = True,
+        deliver: bool | None = None,
     ) -> None:
         super().__init__()
         self.loaded = loaded
@@ -111,6 +117,10 @@ class DeskApp(App[int]):
         self.store: Store  # set in on_mount
         self.clock = clock
         self.ingest_enabled = ingest
+        self.deliver_enabled = ingest if deliver is None else deliver
+        self.dispatcher: Dispatcher | None = None
+        self._live_confirmed = not loaded.settings.outbox.confirm_first
+        self._failing = 0  # deliveries that failed or are retrying
         self.who = Who(self.settings.actor, uuid.uuid4().hex)
         self.views = [View(v.name, v.query) for v in self.settings.views]
         self.current_view = 0
@@ -171,8 +181,11 @@ class DeskApp(App[int]):
         self.set_interval(OTHERS_POLL, self._watch_others)
         self.set_interval(HEARTBEAT, self._heartbeat)
         self.set_interval(PLAYBOOK_POLL, self._reload_playbooks_if_changed)
+        self.store.routes = deliver.routes(self.loaded, str(self.settings.db))
         if self.ingest_enabled:
             self.run_worker(self._ingest(), name="ingest", group="ingest", exit_on_error=False)
+        if self.deliver_enabled:
+            self.run_worker(self._deliver(), name="outbox", group="outbox", exit_on_error=False)
         if self.loaded.demo:
             why = " (no config found)" if self.loaded.config_path is None else ""
             self.notify(
@@ -344,6 +357,12 @@ class DeskApp(App[int]):
         self._reload_cost, self._last_reload = cost, time.monotonic()
         self.run_worker(self._recount(), group="counts", exclusive=True)
 
+    async def _deliver(self) -> None:
+        """Send replies and escalations as they are decided (and any left from before)."""
+        async with new_client() as client:
+            self.dispatcher = dispatch.from_settings(self.loaded, self.store, client)
+            await self.dispatcher.run()
+
     async def _recount(self) -> None:
         """View counts and SLA breaches, in the background and at most every COUNT_EVERY s."""
         await asyncio.sleep(max(0.0, self._last_count + COUNT_EVERY - time.monotonic()))
@@ -351,6 +370,7 @@ class DeskApp(App[int]):
         self._counts = [await self.store.count(self._context_query(v.query)) for v in self.views]
         self._breaches = await self.store.count(self._context_query("sla:breached"))
         self._stored_health = {row["name"]: row for row in await self.store.source_states()}
+        self._failing = await self.store.outbox_count(FAILING)
         await self._update_status()
 
     async def _drop_decided(self, ids: list[int]) -> None:
@@ -373,6 +393,9 @@ class DeskApp(App[int]):
             health.append(("ingest", "stopped", 0))
         if self.playbook_error:
             health.append(("playbooks", "error", 0))
+        if self._failing:
+            plural = "y" if self._failing == 1 else "ies"
+            health.append((f"{self._failing} deliver{plural}", "failing", 0))
         if not self.status_bar.is_attached:
             return
         self.status_bar.show(
@@ -468,10 +491,32 @@ class DeskApp(App[int]):
             return
         template = next((s.params["reply"] for s in detail.suggestions if "reply" in s.params), "")
         who = detail.mention.author.display_name or detail.mention.author.handle
+        by_hand = detail.mention.source_name not in self.store.routes.replies
+        if by_hand:  # said before the responder writes, not after
+            self.notify(
+                f"{detail.mention.source_name} cannot post replies from triage: your text will "
+                "be copied and the post opened, to reply there by hand.",
+                title="Reply by hand",
+                markup=False,
+                timeout=8,
+            )
         text = await self.push_screen_wait(TextScreen(f"Reply to {who}", template))
-        if text is not None:
-            seen = self._seen_status(detail)
-            await self._commit([intents_for.answer(detail, "reply", "reply", text, seen)])
+        if text is None:
+            return
+        seen = self._seen_status(detail)
+        intent = intents_for.answer(detail, "reply", "reply", text, seen)
+        if by_hand:
+            intent = Intent(
+                intent.mention_id,
+                "reply",
+                {**intent.params, "delivery": "by hand"},
+                intent.suggestion_id,
+                intent.expect_status,
+            )
+            self.copy_to_clipboard(text)
+            if detail.mention.url:
+                self.open_url(detail.mention.url)
+        await self._commit([intent])
 
     @work(group="decide", exclusive=True)
     async def action_note(self) -> None:
@@ -539,8 +584,21 @@ class DeskApp(App[int]):
         return detail
 
     async def _commit(self, intents: list[Intent]) -> None:
-        """Commit, then say so: the screen never reports a decision the log does not hold."""
+        """Commit, then say so: the screen never reports a decision the log does not hold.
+        The first decision of a session that would send something for real asks first."""
+        if not self._live_confirmed and (targets := await self._live_targets(intents)):
+
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self._live_confirmed = True
+                    self.run_worker(self._commit(intents), group="decide")
+
+            question = f"This decision sends for real, to {', '.join(targets)}. Send it?"
+            self.push_screen(ConfirmScreen("First live send", question), answered)
+            return  # logged only once they say yes
         results = await self.store.decide_many(intents, self._acting(), self._shown)
+        if self.dispatcher is not None:
+            self.dispatcher.wake()  # anything this queued goes out now, not at the next poll
         logged = [r for r in results if not isinstance(r, DecisionRefused)]
         refused = [r for r in results if isinstance(r, DecisionRefused)]
         if len(logged) == 1:
@@ -560,6 +618,16 @@ class DeskApp(App[int]):
         self.selected.clear()
         await self._drop_decided([intent.mention_id for intent in intents])
 
+    async def _live_targets(self, intents: list[Intent]) -> list[str]:
+        names = await self.store.source_names(i.mention_id for i in intents)
+        routes = self.store.routes
+        found = {
+            target
+            for i in intents
+            for target in routes.live(i.action, i.params, names.get(i.mention_id, ""))
+        }
+        return sorted(found)
+
     async def action_undo(self) -> None:
         try:
             record = await self.store.undo_last(
@@ -569,9 +637,30 @@ class DeskApp(App[int]):
             self.notify(str(exc).capitalize() + ".", severity="warning", markup=False)
             return
         self.notify(f"Undid {record.params.get('reverses')} (logged as #{record.id})", markup=False)
+        if stays := record.params.get("stays_out"):
+            self._offer_retract(stays, record.id)
         await self.reload()
         self._jump_to(record.mention_id)
         await self._show_detail(self._current())
+
+    def _offer_retract(self, stays: list[dict[str, Any]], undo_id: int) -> None:
+        """The undone reply is already out: say so, and offer to delete it there."""
+        where = ", ".join(f"{s['target']} ({s['url']})" for s in stays)
+
+        async def delete() -> None:
+            await self.store.outbox_retract([int(s["outbox"]) for s in stays], undo_id)
+            if self.dispatcher is not None:
+                self.dispatcher.wake()
+            self.notify("Deleting the reply there.", markup=False)
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.run_worker(delete(), group="decide")
+
+        self.push_screen(
+            ConfirmScreen("The reply is already out", f"It stays on {where}. Delete it there?"),
+            answered,
+        )
 
     async def action_claim(self) -> None:
         current = self._current()
@@ -711,7 +800,7 @@ class DeskApp(App[int]):
 
 def declared_bindings() -> list[Binding]:
     """Every binding the desk declares, in order: queue movement first, then actions."""
-    classes = (QueueList, DeskApp, HelpScreen, SourcesScreen, PickScreen, TextScreen)
+    classes = (QueueList, DeskApp, HelpScreen, SourcesScreen, PickScreen, TextScreen, ConfirmScreen)
     return [b for c in classes for b in c.BINDINGS if isinstance(b, Binding) and b.id]
 
 

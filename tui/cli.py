@@ -12,8 +12,9 @@ from typing import Any
 
 from playbooks import Engine
 from tui import playbook_cmds, source_cmds
+from tui.outbox import STATES
 from tui.settings import ConfigError, Loaded, load
-from tui.store import StoreError
+from tui.store import Store, StoreError
 
 
 class CommandError(Exception):
@@ -62,6 +63,20 @@ def parser() -> argparse.ArgumentParser:
     source_actions.add_parser("list", parents=[common], help="installed source types")
     source_actions.add_parser("check", parents=[common], help="try each configured source once")
 
+    outbox = sub.add_parser(
+        "outbox", parents=[common], help="deliveries: list, retry, cancel, send"
+    )
+    box = outbox.add_subparsers(dest="outbox_command", metavar="ACTION", required=True)
+    listing = box.add_parser("list", parents=[common], help="every delivery and its state")
+    listing.add_argument("--state", action="append", choices=STATES, default=[])
+    box.add_parser("retry", parents=[common], help="queue failed deliveries again").add_argument(
+        "ids", nargs="*", type=int, metavar="ID", help="default: every failed one"
+    )
+    box.add_parser("cancel", parents=[common], help="never send these").add_argument(
+        "ids", nargs="+", type=int, metavar="ID"
+    )
+    box.add_parser("send", parents=[common], help="deliver what is due now, once")
+
     playbooks = sub.add_parser("playbooks", parents=[common], help="check, schema, backtest")
     actions = playbooks.add_subparsers(dest="playbooks_command", metavar="ACTION", required=True)
     check = actions.add_parser("check", parents=[common], help="report errors and warnings")
@@ -92,6 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return asyncio.run(_backtest(loaded, args.paths, args.format))
             case "sources":
                 return asyncio.run(source_cmds.check(loaded.sources, sys.stdout))
+            case "outbox":
+                return asyncio.run(_outbox(loaded, args))
             case "ingest":
                 return asyncio.run(_ingest(loaded, once=args.once))
             case "export":
@@ -112,7 +129,6 @@ def load_engine(loaded: Loaded) -> Engine:
 
 
 async def _backtest(loaded: Loaded, paths: list[Path], fmt: str) -> int:
-    from tui.store import Store
 
     async with await Store.open(loaded.settings.db, readonly=True) as store:
         return await playbook_cmds.backtest(paths, store, fmt, sys.stdout)
@@ -120,12 +136,14 @@ async def _backtest(loaded: Loaded, paths: list[Path], fmt: str) -> int:
 
 async def _ingest(loaded: Loaded, *, once: bool) -> int:
     from tui.ingest import IngestRunner
-    from tui.store import Store
 
     engine = load_engine(loaded)
     async with await Store.open(loaded.settings.db) as store:
         runner = IngestRunner(store, loaded.sources, lambda: engine)
-        await runner.run(once=once)
+        if once:
+            await runner.run(once=True)
+        else:  # a headless server delivers the desks' replies and escalations too
+            await asyncio.gather(runner.run(), _deliver_forever(loaded, store))
         for source in loaded.sources:
             health = source.health
             note = f", last error: {health.last_error}" if health.last_error else ""
@@ -139,9 +157,32 @@ async def _ingest(loaded: Loaded, *, once: bool) -> int:
     return 1 if failed else 0
 
 
+async def _deliver_forever(loaded: Loaded, store: Store) -> None:
+    from sources.http import new_client
+    from tui import deliver, dispatch
+
+    store.routes = deliver.routes(loaded, str(store.path))
+    async with new_client() as client:
+        await dispatch.from_settings(loaded, store, client).run()
+
+
+async def _outbox(loaded: Loaded, args: argparse.Namespace) -> int:
+    from tui import outbox_cmds
+
+    async with await Store.open(loaded.settings.db) as store:
+        match args.outbox_command:
+            case "list":
+                return await outbox_cmds.list_entries(store, args.state, sys.stdout)
+            case "retry":
+                return await outbox_cmds.retry(store, args.ids, sys.stdout)
+            case "cancel":
+                return await outbox_cmds.cancel(store, args.ids, sys.stdout)
+            case _:
+                return await outbox_cmds.send(loaded, store, sys.stdout)
+
+
 async def _export(loaded: Loaded, what: str, fmt: str) -> int:
     from tui.export import export_decisions, export_mentions
-    from tui.store import Store
 
     async with await Store.open(loaded.settings.db, readonly=True) as store:
         writer = export_mentions if what == "mentions" else export_decisions
@@ -156,7 +197,6 @@ def _desk(loaded: Loaded) -> int:
 
 async def _run_desk(loaded: Loaded, engine: Engine) -> int:
     from tui.app import DeskApp  # Textual is imported only for the desk
-    from tui.store import Store
 
     # Opened before the app starts, so a bad database is a one-line error, not a crash screen.
     async with await Store.open(loaded.settings.db) as store:

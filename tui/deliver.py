@@ -23,7 +23,8 @@ from sources.contract import HealthState, Posted, Replies, ReplyTo, Source
 from sources.http import Failure, transport_words
 from sources.ratelimit import retry_at
 from sources.sanitize import clean_line
-from tui.outbox import Entry, Route, Routes
+from tui.outbox import Route, Routes
+from tui.records import Entry
 from tui.settings import Loaded, TeamSettings
 
 RETRYABLE = {HealthState.BACKING_OFF, HealthState.RATE_LIMITED}

@@ -16,10 +16,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import httpx
+
 from sources.sanitize import clean_line
+from tui import deliver
 from tui.deliver import Sender, Undelivered
 from tui.holders import session_id
-from tui.outbox import Entry
+from tui.records import Entry
+from tui.settings import Loaded
 from tui.store import Store
 
 LEASE = timedelta(seconds=120)  # longer than any attempt's deadline
@@ -119,3 +123,15 @@ class Dispatcher:
         if target not in self._buckets:
             self._buckets[target] = Bucket(self.per_minute.get(target, 30))
         return self._buckets[target]
+
+
+def from_settings(loaded: Loaded, store: Store, client: httpx.AsyncClient) -> Dispatcher:
+    """The dispatcher the settings describe: targets, attempts, deadline, rate limits."""
+    settings = loaded.settings
+    return Dispatcher(
+        store,
+        deliver.senders(loaded, client, store.reply_target),
+        max_attempts=settings.outbox.max_attempts,
+        deadline=settings.outbox.deadline,
+        per_minute={name: team.per_minute for name, team in settings.teams.items()},
+    )

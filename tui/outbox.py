@@ -17,11 +17,12 @@ from typing import Any
 
 import aiosqlite
 
-from tui.records import DecisionRecord
+from tui.records import DecisionRecord, Entry
 from tui.timefmt import iso, opt_parse, parse
 
 REPLY_CHANNELS = {"mastodon", "bluesky"}  # networks whose connector can post a reply
 STATES = ("pending", "sent", "failed", "cancelled", "dry_run")
+FAILING = "state = 'failed' OR (state = 'pending' AND last_error IS NOT NULL)"  # for counts
 
 
 @dataclass(frozen=True)
@@ -38,54 +39,24 @@ class Routes:
     teams: Mapping[str, Route] = field(default_factory=dict)  # team name -> route
     origin: str = ""  # the database, so a receiver can point back at the decision
 
-    def effects(self, decision: DecisionRecord, source_name: str) -> list[tuple[str, str, Route]]:
-        """(kind, target, route) for each outside effect of `decision`."""
-        params = decision.params
+    def effects(
+        self, action: str, params: Mapping[str, Any], source_name: str
+    ) -> list[tuple[str, str, Route]]:
+        """(kind, target, route) for each outside effect of a decision."""
         out: list[tuple[str, str, Route]] = []
-        if decision.action == "reply" and params.get("reply") and source_name in self.replies:
+        if action == "reply" and params.get("reply") and source_name in self.replies:
             out.append(("reply", source_name, self.replies[source_name]))
         team = params.get("team")
-        if decision.action == "escalate" and isinstance(team, str) and team in self.teams:
+        if action == "escalate" and isinstance(team, str) and team in self.teams:
             out.append(("escalate", team, self.teams[team]))
         for name in params.get("notify") or []:
-            if name in self.teams and not (decision.action == "escalate" and name == team):
+            if name in self.teams and not (action == "escalate" and name == team):
                 out.append(("notify", str(name), self.teams[name]))
         return out
 
-
-@dataclass(frozen=True)
-class Entry:
-    id: int
-    decision_id: int
-    mention_id: int
-    kind: str
-    target: str
-    channel: str
-    payload: dict[str, Any]
-    key: str
-    state: str
-    attempts: int
-    next_attempt_at: datetime
-    created_at: datetime
-    sent_at: datetime | None
-    remote_id: str | None
-    remote_url: str | None
-    last_error: str | None
-    retracts_id: int | None
-
-    def describe(self, now: datetime) -> str:
-        """'sent 12s after the decision', 'failed, retrying in 30s: server error 503'."""
-        if self.state == "sent" and self.sent_at is not None:
-            took = (self.sent_at - self.created_at).total_seconds()
-            return f"sent {took:.1f}s after the decision"
-        if self.state == "pending" and self.last_error:
-            wait = max(0, int((self.next_attempt_at - now).total_seconds()))
-            return f"failed, retrying in {wait}s (attempt {self.attempts}): {self.last_error}"
-        if self.state == "pending":
-            return "sending" if self.attempts else "queued"
-        if self.state == "dry_run":
-            return "dry run: recorded, not sent"
-        return f"{self.state}{f': {self.last_error}' if self.last_error else ''}"
+    def live(self, action: str, params: Mapping[str, Any], source_name: str) -> list[str]:
+        """The targets a decision would really send to (not dry runs): 'fedi', 'sre-oncall'."""
+        return [t for _, t, route in self.effects(action, params, source_name) if not route.dry_run]
 
 
 def entry(row: Mapping[str, Any]) -> Entry:
@@ -120,7 +91,7 @@ async def enqueue(
     if decision.action not in {"reply", "escalate"} and not decision.params.get("notify"):
         return []  # the common case costs nothing
     mention = await _mention(db, decision.mention_id)
-    effects = routes.effects(decision, mention["source_name"])
+    effects = routes.effects(decision.action, decision.params, mention["source_name"])
     if not effects:
         return []
     suggestion = await _suggestion(db, decision.suggestion_id)

@@ -74,6 +74,41 @@ class DecisionRecord:
 
 
 @dataclass(frozen=True)
+class Entry:
+    id: int
+    decision_id: int
+    mention_id: int
+    kind: str
+    target: str
+    channel: str
+    payload: dict[str, Any]
+    key: str
+    state: str
+    attempts: int
+    next_attempt_at: datetime
+    created_at: datetime
+    sent_at: datetime | None
+    remote_id: str | None
+    remote_url: str | None
+    last_error: str | None
+    retracts_id: int | None
+
+    def describe(self, now: datetime) -> str:
+        """'sent 12s after the decision', 'failed, retrying in 30s: server error 503'."""
+        if self.state == "sent" and self.sent_at is not None:
+            took = (self.sent_at - self.created_at).total_seconds()
+            return f"sent {took:.1f}s after the decision"
+        if self.state == "pending" and self.last_error:
+            wait = max(0, int((self.next_attempt_at - now).total_seconds()))
+            return f"failed, retrying in {wait}s (attempt {self.attempts}): {self.last_error}"
+        if self.state == "pending":
+            return "sending" if self.attempts else "queued"
+        if self.state == "dry_run":
+            return "dry run: recorded, not sent"
+        return f"{self.state}{f': {self.last_error}' if self.last_error else ''}"
+
+
+@dataclass(frozen=True)
 class Detail:
     """Everything the detail pane shows for one mention."""
 
@@ -88,6 +123,7 @@ class Detail:
     parent: Mention | None = None  # the mention it replies to, when stored
     tags: tuple[str, ...] = ()
     assignee: str | None = None
+    effects: list[Entry] = field(default_factory=list)  # what its decisions sent out
 
     @property
     def top(self) -> SuggestionRecord | None:

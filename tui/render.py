@@ -140,6 +140,7 @@ def detail_content(detail: Detail, now: datetime) -> Content:
         parts += [(f"\n{counts}\n", "dim")]
     parts += _suggestion_parts(detail, now)
     parts += _history_parts(detail)
+    parts += _effect_parts(detail, now)
     return Content.assemble(*parts)
 
 
@@ -182,4 +183,25 @@ def _history_parts(detail: Detail) -> list[str | tuple[str, str]]:
         parts.append(
             (f"  {d.decided_at:%H:%M:%S} {safe(d.actor)}: {d.action}{how} → {d.status_after}\n", "")
         )
+    return parts
+
+
+EFFECT_STYLE = {"sent": "$success", "failed": "bold $error", "cancelled": "dim", "dry_run": "dim"}
+
+
+def _effect_parts(detail: Detail, now: datetime) -> list[str | tuple[str, str]]:
+    """What the decisions sent out, and how that is going: the outbox for this mention."""
+    if not detail.effects:
+        return []
+    parts: list[str | tuple[str, str]] = [("\nDelivery\n", "bold $accent")]
+    for e in detail.effects:
+        retrying = e.state == "pending" and e.last_error
+        style = "$warning" if retrying else EFFECT_STYLE.get(e.state, "")
+        parts += [
+            f"  {e.kind} to {safe(e.target)} ({e.channel}): ",
+            (safe(e.describe(now)), style),
+            "\n",
+        ]
+        if e.remote_url:
+            parts += [("    ", ""), (safe(e.remote_url), "underline"), "\n"]
     return parts

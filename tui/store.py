@@ -29,9 +29,8 @@ from tui.holders import holder_is_dead
 from tui.ledger import DecisionRefused as DecisionRefused
 from tui.ledger import Intent, Who
 from tui.mention_rows import COLUMNS, EDITABLE, from_row, to_row
-from tui.outbox import Entry
 from tui.query import Query
-from tui.records import DecisionRecord, Detail, QueueRow, SuggestionRecord
+from tui.records import DecisionRecord, Detail, Entry, QueueRow, SuggestionRecord
 from tui.store_rows import decision_record, queue_row, suggestion_record
 from tui.timefmt import iso, opt_iso, opt_parse
 
@@ -351,6 +350,7 @@ class Store:
             parent=await self._thread_parent(db, mention),
             tags=tuple(json.loads(row["tags"])),
             assignee=row["assignee"],
+            effects=await outbox.entries(db, "mention_id = ?", (mention_id,)),
         )
 
     async def _thread_parent(self, db: aiosqlite.Connection, mention: Mention) -> Mention | None:
@@ -440,7 +440,28 @@ class Store:
     async def outbox_entries(self, where: str = "1", args: tuple[Any, ...] = ()) -> list[Entry]:
         return await outbox.entries(self._reader, where, args)
 
+    async def outbox_count(self, where: str) -> int:
+        async with self._reader.execute(f"SELECT count(*) FROM outbox WHERE {where}") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def source_names(self, mention_ids: Iterable[int]) -> dict[int, str]:
+        ids = list(mention_ids)
+        marks = ",".join("?" * len(ids))
+        sql = f"SELECT id, source_name FROM mentions WHERE id IN ({marks})"
+        async with self._reader.execute(sql, ids) as cur:
+            return {row[0]: row[1] for row in await cur.fetchall()}
+
     async def outbox_take(self, holder: str, lease: timedelta) -> list[Entry]:
+        """Due entries, taken for this process; a read first, so an idle desk never writes."""
+        now = iso(self.clock())
+        async with self._reader.execute(
+            """SELECT 1 FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?
+               AND (holder IS NULL OR holder_until <= ?) LIMIT 1""",
+            (now, now),
+        ) as cur:
+            if await cur.fetchone() is None:
+                return []
         async with self._write() as db:
             return await outbox.take_due(db, holder, self.clock(), lease)
 
