@@ -7,8 +7,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import signal
 import sqlite3
+import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -286,3 +289,63 @@ async def test_a_source_that_cannot_reply_gets_no_outbox_entry(
         [mention] = await ingest(store, engine, demo_mentions(1))
         await store.decide(mention, actor="pat", action="reply", params={"reply": "hi"})
         assert await store.outbox_entries() == []
+
+
+async def test_kill_9_mid_send_then_restart_delivers_each_once_where_the_key_is_honoured(
+    tmp_path: Path, net: FakeNet, engine: Engine
+) -> None:
+    masto, hook = FakeMastodon(net), FakeReceiver(net)
+    posting = Posting(masto)
+    masto.status("<p>Acme sync is broken</p>")
+    cfg = config(tmp_path, net, hook)
+    loaded = load(cfg)
+    assert _triage(cfg, "ingest", "--once").returncode in (0, 1)  # sky is not served here
+    async with await Store.open(loaded.settings.db) as store:
+        store.routes = deliver.routes(loaded, "t.db")
+        with sqlite3.connect(store.path) as db:
+            ((mention,),) = db.execute("SELECT id FROM mentions")
+        await store.decide(mention, actor="pat", action="reply", params={"reply": "on it"})
+        await store.decide(mention, actor="pat", action="tag", params={"tags": ["x"]})
+        await store.decide(
+            mention, actor="pat", action="escalate", params={"team": "sre-oncall"}
+        )  # acknowledged: committed with their outbox entries, nothing sent yet
+    net.delay.update({"/api/v1/statuses": 30, hook.path: 30})  # handled, answer never comes
+    _kill_while_sending(cfg, posting, hook)
+    assert (len(posting.posted), len(hook.received)) == (1, 1)  # out, but never recorded
+    net.delay.clear()
+    run = _triage(cfg, "outbox", "send")  # the restart: the dead sender's entries are taken
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "2 delivered" in run.stdout
+    assert len(posting.posted) == 1  # Mastodon returned the first status for the same key
+    assert len(hook.received) == 2 and len(set(hook.keys())) == 1  # at least once, same key
+    with sqlite3.connect(loaded.settings.db) as db:
+        states = [row[0] for row in db.execute("SELECT state FROM outbox ORDER BY id")]
+        assert states == ["sent", "sent"]
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def _kill_while_sending(config: Path, posting: Posting, hook: FakeReceiver) -> None:
+    """Run a delivering process until both receivers have handled its request, then kill -9
+    it before it can record that (their answers are held back)."""
+    desk = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "--config", str(config), "ingest"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(600):
+            if posting.posted and hook.received:
+                break
+            time.sleep(0.05)
+    finally:
+        desk.send_signal(signal.SIGKILL)
+        desk.wait()
+
+
+def _triage(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tui.cli", "--config", str(config), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

@@ -17,6 +17,7 @@ from typing import Any
 
 import aiosqlite
 
+from tui.holders import holder_is_dead
 from tui.records import DecisionRecord, Entry
 from tui.timefmt import iso, opt_parse, parse
 
@@ -262,19 +263,45 @@ async def entries(
 async def take_due(
     db: aiosqlite.Connection, holder: str, now: datetime, lease: timedelta, limit: int = 20
 ) -> list[Entry]:
-    """Claim pending entries that are due (or whose sender died mid-send) for this process."""
+    """Claim pending entries that are due for this process: free ones, ones whose sender's
+    lease ran out, and ones whose sender died on this host (known at once, see holders)."""
+    dead = [h for h in await held_by(db, now) if holder_is_dead(h)]
+    marks = ",".join("?" * len(dead)) or "NULL"
     async with db.execute(
-        """UPDATE outbox SET holder = ?, holder_until = ?, attempts = attempts + 1
+        f"""UPDATE outbox SET holder = ?, holder_until = ?, attempts = attempts + 1
            WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?
-                          AND (holder IS NULL OR holder_until <= ?) ORDER BY id LIMIT ?)
+                          AND (holder IS NULL OR holder_until <= ? OR holder IN ({marks}))
+                        ORDER BY id LIMIT ?)
            RETURNING id""",
-        (holder, iso(now + lease), iso(now), iso(now), limit),
+        (holder, iso(now + lease), iso(now), iso(now), *dead, limit),
     ) as cur:
         ids = [row[0] for row in await cur.fetchall()]
     if not ids:
         return []
     marks = ",".join("?" * len(ids))
     return await entries(db, f"id IN ({marks})", tuple(ids))
+
+
+async def held_by(db: aiosqlite.Connection, now: datetime) -> list[str]:
+    """Processes holding due entries under a lease that has not run out."""
+    async with db.execute(
+        """SELECT DISTINCT holder FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?
+           AND holder IS NOT NULL AND holder_until > ?""",
+        (iso(now), iso(now)),
+    ) as cur:
+        return [row[0] for row in await cur.fetchall()]
+
+
+async def free_due(db: aiosqlite.Connection, now: datetime) -> bool:
+    """Is anything due that this process could take? A read, so an idle desk never writes."""
+    async with db.execute(
+        """SELECT 1 FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?
+           AND (holder IS NULL OR holder_until <= ?) LIMIT 1""",
+        (iso(now), iso(now)),
+    ) as cur:
+        if await cur.fetchone() is not None:
+            return True
+    return any(holder_is_dead(h) for h in await held_by(db, now))
 
 
 async def mark_sent(

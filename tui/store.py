@@ -454,14 +454,8 @@ class Store:
 
     async def outbox_take(self, holder: str, lease: timedelta) -> list[Entry]:
         """Due entries, taken for this process; a read first, so an idle desk never writes."""
-        now = iso(self.clock())
-        async with self._reader.execute(
-            """SELECT 1 FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?
-               AND (holder IS NULL OR holder_until <= ?) LIMIT 1""",
-            (now, now),
-        ) as cur:
-            if await cur.fetchone() is None:
-                return []
+        if not await outbox.free_due(self._reader, self.clock()):
+            return []
         async with self._write() as db:
             return await outbox.take_due(db, holder, self.clock(), lease)
 

@@ -115,7 +115,7 @@ class FakeNet:
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self.faults: dict[str, deque[Fault]] = defaultdict(deque)
         self.log: list[Request] = []
-        self.delay: dict[str, float] = {}  # seconds before answering, by path
+        self.delay: dict[str, float] = {}  # seconds between handling and answering, by path
         self.servers: list[Any] = []  # other servers on this loop (WebSocket), closed on stop
         self.loop = asyncio.new_event_loop()
         self._server: asyncio.Server | None = None
@@ -170,13 +170,13 @@ class FakeNet:
             if request is None:
                 return
             self.log.append(request)
-            if pause := self.delay.get(request.path):
-                await asyncio.sleep(pause)
             fault = self.faults[request.path].popleft() if self.faults[request.path] else None
             if fault is not None and fault.kind != "respond":
                 await _misbehave(fault.kind, writer)
                 return
             response = fault.response if fault and fault.response else self._dispatch(request)
+            if pause := self.delay.get(request.path):  # the work is done, the answer is slow
+                await asyncio.sleep(pause)
             await _write(response, writer)
         except (ConnectionError, asyncio.CancelledError):
             pass
