@@ -67,7 +67,8 @@ def build(table: dict[str, Any]) -> Source[Any]:
     try:
         config = cls.config_model.model_validate(table)
     except ValidationError as exc:
-        raise SourceError([(tuple(e["loc"]), e["msg"]) for e in exc.errors()]) from None
+        problems = [(tuple(e["loc"]), e["msg"].removeprefix("Value error, ")) for e in exc.errors()]
+        raise SourceError(problems) from None
     return cls(config)
 
 

@@ -35,7 +35,7 @@ from tui.outbox import FAILING
 from tui.playbook_cmds import Watcher, load_engine, playbook_paths
 from tui.query import Query, QueryError, compile_query
 from tui.queue_model import QueueModel
-from tui.records import Detail, describe
+from tui.records import Detail, Entry, describe
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.help import HelpScreen
 from tui.screens.pick import PickScreen
@@ -361,7 +361,14 @@ class DeskApp(App[int]):
         """Send replies and escalations as they are decided (and any left from before)."""
         async with new_client() as client:
             self.dispatcher = dispatch.from_settings(self.loaded, self.store, client)
+            self.dispatcher.on_change = self._delivery_changed
             await self.dispatcher.run()
+
+    def _delivery_changed(self, entry: Entry) -> None:
+        """An attempt finished: the failing count, and the detail if it is this mention's."""
+        self.run_worker(self._recount(), group="counts", exclusive=True)
+        if entry.mention_id == self._current():
+            self.run_worker(self._show_detail(entry.mention_id), group="detail", exclusive=True)
 
     async def _recount(self) -> None:
         """View counts and SLA breaches, in the background and at most every COUNT_EVERY s."""

@@ -60,6 +60,7 @@ class Dispatcher:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     holder: str = field(default_factory=session_id)
     poll: float = 1.0
+    on_change: Callable[[Entry], object] | None = None  # after each attempt (the desk redraws)
     delivered: int = 0
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _buckets: dict[str, Bucket] = field(default_factory=dict)
@@ -79,6 +80,9 @@ class Dispatcher:
         """Deliver everything due now; how many were taken."""
         due = await self.store.outbox_take(self.holder, LEASE)
         await asyncio.gather(*(self._deliver(entry) for entry in due))
+        if self.on_change is not None:
+            for entry in due:
+                self.on_change(entry)
         return len(due)
 
     async def _deliver(self, entry: Entry) -> None:

@@ -3,8 +3,10 @@
     python -m tests.fakenet CONFIG.toml [--fail hn=trickle,sky=429]
 
 writes a config for all five network sources pointing at it (secrets passed as env names,
-printed for you to export), seeds a few posts, adds one to each network every few seconds,
-and keeps injecting the named faults. Ctrl-C stops it.
+printed for you to export) and a team `sre-oncall` whose webhook is served here too, adds a post
+to each network every few seconds, keeps injecting the named faults, and prints every reply
+posted and every webhook received. While the file `CONFIG.down` exists the webhook receiver
+answers 503. Ctrl-C stops it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from tests.fakenet.bluesky import APP_PASSWORD, HANDLE, FakeBluesky
 from tests.fakenet.feeds import FakeFeed
 from tests.fakenet.hackernews import PATH as HN_PATH
 from tests.fakenet.hackernews import FakeHackerNews
-from tests.fakenet.mastodon import TOKEN, FakeMastodon
+from tests.fakenet.hooks import FakeReceiver
+from tests.fakenet.mastodon import TOKEN, FakeMastodon, Posting
 from tests.fakenet.reddit import CLIENT_ID, CLIENT_SECRET, FakeReddit
 
 FAULTS: dict[str, Callable[[], Fault]] = {
@@ -44,6 +47,8 @@ def main() -> None:
     net = FakeNet().start()
     masto, sky, hn = FakeMastodon(net), FakeBluesky(net), FakeHackerNews(net)
     feed, reddit = FakeFeed(net), FakeReddit(net)
+    posting, hook = Posting(masto), FakeReceiver(net)
+    down = args.config.with_suffix(".down")
     paths = {
         "fedi": "/api/v1/timelines/tag/acme",
         "sky": "/xrpc/app.bsky.feed.searchPosts",
@@ -89,6 +94,8 @@ query = "acme"
 client_id = "{CLIENT_ID}"
 client_secret = {{ env = "FAKE_REDDIT_SECRET" }}
 poll_interval = 5
+[teams.sre-oncall]
+webhook = "{hook.url}"
 """)
     print(f"stand-ins on {net.url}; config written to {args.config}")
     print(
@@ -96,6 +103,7 @@ poll_interval = 5
         f"FAKE_REDDIT_SECRET={CLIENT_SECRET}",
         flush=True,
     )
+    shown = [0, 0]
     try:
         for n in itertools.count(1):
             stamp = int(time.time())
@@ -115,7 +123,24 @@ poll_interval = 5
             reddit.post(f"Acme refund? ({n})", "I want my money back", float(stamp))
             for name, fault in faults:
                 net.fail(paths[name], FAULTS[fault]())
-            time.sleep(args.every)
+            for _ in range(int(args.every / 0.25)):
+                hook.down = down.exists()
+                for status in posting.posted[shown[0] :]:
+                    print(
+                        f"reply posted: in reply to {status['in_reply_to_id']}: "
+                        f"{status['content']!r}",
+                        flush=True,
+                    )
+                for got in hook.received[shown[1] :]:
+                    body = got.json()
+                    print(
+                        f"webhook received: {body['event']} to {body['team']} "
+                        f"(mention {body['mention']['id']}, key "
+                        f"{got.headers.get('idempotency-key')})",
+                        flush=True,
+                    )
+                shown[:] = [len(posting.posted), len(hook.received)]
+                time.sleep(0.25)
     except KeyboardInterrupt:
         net.stop()
 
