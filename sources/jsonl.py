@@ -34,6 +34,11 @@ class JsonlConfig(SourceConfig):
     )
     follow: bool = Field(default=False, description="Keep reading as the file grows.")
     follow_interval: float = Field(default=0.5, gt=0, description="Seconds between checks.")
+    retime: bool = Field(
+        default=False,
+        description="Deliver each mention as if it happened now (drills): published and "
+        "received times become the delivery time; the pace still follows the file.",
+    )
 
 
 class JsonlSource(Source[JsonlConfig]):
@@ -57,6 +62,10 @@ class JsonlSource(Source[JsonlConfig]):
             if self.config.speed and previous is not None:
                 await asyncio.sleep(_pause(previous, mention.created_at, self.config.speed))
             previous = mention.created_at
+            if self.config.retime:
+                mention = mention.model_copy(
+                    update={"created_at": self.clock(), "received_at": None}
+                )
             self.health.received += 1
             self.health.last_success = self.clock()
             yield Upsert(mention=mention, cursor=f"{offset}:{lineno}")

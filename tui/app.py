@@ -410,11 +410,16 @@ class DeskApp(App[int]):
             self.current_view,
             self._counts,
             health,
-            self.loaded.demo,
+            self._notice(),
             breaches=self._breaches,
             new_above=self.queue.new_above,
             selected=len(self.selected),
         )
+
+    def _notice(self) -> str | None:
+        if self.loaded.drill is not None:
+            return f"DRILL: {self.loaded.drill.name} into a scratch database, nothing is sent"
+        return "DEMO: demo source + demo database" if self.loaded.demo else None
 
     def source_lines(self) -> list[SourceLine]:
         return source_lines(self.loaded.sources, self._stored_health)

@@ -6,14 +6,16 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from playbooks import Engine
 from tui import playbook_cmds, source_cmds
 from tui.outbox import STATES
-from tui.settings import ConfigError, Loaded, load
+from tui.review import OUTCOMES, FilterError, Filters, parse_when
+from tui.settings import ConfigError, Drill, Loaded, load
 from tui.store import Store, StoreError
 
 
@@ -48,6 +50,13 @@ def parser() -> argparse.ArgumentParser:
         description="Live social-media mention triage. With no command, opens the desk.",
     )
     top.add_argument("--version", action="version", version=f"%(prog)s {version('mention-triage')}")
+    top.add_argument(
+        "--drill",
+        type=Path,
+        metavar="FILE.jsonl",
+        help="rehearse: replay a past incident's mentions live into a scratch database",
+    )
+    top.add_argument("--speed", type=float, default=10.0, help="drill pace (default 10x)")
     sub = top.add_subparsers(dest="command", metavar="COMMAND")
     common = _common(defaults=False)
 
@@ -55,8 +64,16 @@ def parser() -> argparse.ArgumentParser:
     ingest.add_argument("--once", action="store_true", help="fetch what is there now, then exit")
 
     export = sub.add_parser("export", parents=[common], help="mentions or decisions to stdout")
-    export.add_argument("what", choices=["mentions", "decisions"])
+    export.add_argument("what", choices=["mentions", "decisions", "notes"])
     export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    _filter_args(export, "decisions only: ")
+
+    replay = sub.add_parser("replay", parents=[common], help="review the decisions, read-only")
+    _filter_args(replay)
+
+    report = sub.add_parser("report", parents=[common], help="how the shift went, from the log")
+    report.add_argument("--format", choices=["text", "json", "csv"], default="text")
+    _filter_args(report)
 
     sources = sub.add_parser("sources", parents=[common], help="list types, check sources")
     source_actions = sources.add_subparsers(dest="sources_command", metavar="ACTION", required=True)
@@ -88,6 +105,34 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+def _filter_args(parser: argparse.ArgumentParser, prefix: str = "") -> None:
+    """The review selection, the same for report, replay and export decisions."""
+    group = parser.add_argument_group(f"{prefix}select decisions")
+    group.add_argument("--since", metavar="T", help="from T: 2026-11-26T09:00, or an age: 8h")
+    group.add_argument("--until", metavar="T", help="before T (same forms)")
+    group.add_argument("--actor", metavar="A", help="decisions by A")
+    group.add_argument("--view", metavar="V", help="decisions made in view V")
+    group.add_argument("--source", metavar="S", help="a source name or a network")
+    group.add_argument("--rule", metavar="R", help="answering rule R (id or playbook/id)")
+    group.add_argument("--outcome", metavar="O", choices=OUTCOMES, help=", ".join(OUTCOMES))
+
+
+def _filters(args: argparse.Namespace) -> Filters:
+    now = datetime.now(UTC)
+    try:
+        return Filters(
+            since=parse_when("--since", args.since, now) if args.since else None,
+            until=parse_when("--until", args.until, now) if args.until else None,
+            actor=args.actor,
+            view=args.view,
+            source=args.source,
+            rule=args.rule,
+            outcome=args.outcome,
+        )
+    except FilterError as exc:
+        raise CommandError(str(exc)) from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
@@ -97,7 +142,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return source_cmds.list_types(sys.stdout)  # needs no config
         if args.command == "playbooks" and args.playbooks_command == "check" and args.paths:
             return playbook_cmds.check(args.paths, sys.stdout)  # needs no config
-        loaded = load(args.config, db=args.db, actor=args.actor, demo=args.demo)
+        drill = Drill(args.drill, args.speed) if getattr(args, "drill", None) else None
+        if drill is not None and args.command is not None:
+            raise CommandError("--drill opens the desk: use it without a command")
+        loaded = load(args.config, db=args.db, actor=args.actor, demo=args.demo, drill=drill)
         match args.command:
             case "playbooks" if args.playbooks_command == "check":
                 return playbook_cmds.check(
@@ -112,7 +160,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             case "ingest":
                 return asyncio.run(_ingest(loaded, once=args.once))
             case "export":
-                return asyncio.run(_export(loaded, args.what, args.format))
+                return asyncio.run(_export(loaded, args.what, args.format, _filters(args)))
+            case "replay":
+                return asyncio.run(_replay(loaded, _filters(args)))
+            case "report":
+                return asyncio.run(_report(loaded, args.format, _filters(args)))
             case _:
                 return _desk(loaded)
     except (ConfigError, StoreError, CommandError) as exc:
@@ -181,12 +233,37 @@ async def _outbox(loaded: Loaded, args: argparse.Namespace) -> int:
                 return await outbox_cmds.send(loaded, store, sys.stdout)
 
 
-async def _export(loaded: Loaded, what: str, fmt: str) -> int:
-    from tui.export import export_decisions, export_mentions
+async def _export(loaded: Loaded, what: str, fmt: str, filters: Filters) -> int:
+    from tui.export import export_decisions, export_mentions, export_notes
+
+    out_format: Literal["csv", "jsonl"] = "csv" if fmt == "csv" else "jsonl"
+    async with await Store.open(loaded.settings.db, readonly=True) as store:
+        if what == "mentions":
+            await export_mentions(store, sys.stdout, out_format)
+        elif what == "notes":
+            await export_notes(store, sys.stdout, out_format, filters)
+        else:
+            await export_decisions(store, sys.stdout, out_format, filters)
+    return 0
+
+
+async def _replay(loaded: Loaded, filters: Filters) -> int:
+    from tui.review_app import ReviewApp  # Textual only for the screen
 
     async with await Store.open(loaded.settings.db, readonly=True) as store:
-        writer = export_mentions if what == "mentions" else export_decisions
-        await writer(store, sys.stdout, "csv" if fmt == "csv" else "jsonl")
+        app = ReviewApp(loaded, store, filters)
+        await app.run_async()
+    return app.return_code or 0
+
+
+async def _report(loaded: Loaded, fmt: str, filters: Filters) -> int:
+    from tui import report
+
+    async with await Store.open(loaded.settings.db, readonly=True) as store:
+        built = await store.report(filters)
+    {"json": report.write_json, "csv": report.write_csv}.get(fmt, report.write_text)(
+        built, sys.stdout
+    )
     return 0
 
 

@@ -11,6 +11,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any, Literal, TextIO
 
+from tui.review import Filters
 from tui.store import Store
 
 Format = Literal["jsonl", "csv"]
@@ -20,8 +21,18 @@ async def export_mentions(store: Store, out: TextIO, fmt: Format) -> int:
     return await _write(_mention_dicts(store), out, fmt)
 
 
-async def export_decisions(store: Store, out: TextIO, fmt: Format) -> int:
-    return await _write(store.iter_decisions(), out, fmt)
+async def export_decisions(
+    store: Store, out: TextIO, fmt: Format, filters: Filters | None = None
+) -> int:
+    """The decisions a report with the same filters counted, one per row."""
+    return await _write(store.iter_decisions(filters or Filters()), out, fmt)
+
+
+async def export_notes(
+    store: Store, out: TextIO, fmt: Format, filters: Filters | None = None
+) -> int:
+    """Reviewers' notes with the decision each is about."""
+    return await _write(store.iter_notes(filters or Filters()), out, fmt)
 
 
 async def _mention_dicts(store: Store) -> AsyncIterator[dict[str, Any]]:

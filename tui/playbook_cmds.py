@@ -18,6 +18,7 @@ from playbooks.backtest import Report, run
 from playbooks.check import warnings
 from playbooks.model import Playbook
 from playbooks.tomlfile import LocatedError
+from tui.review import Filters
 from tui.settings import ConfigError, Settings
 from tui.store import Store
 
@@ -90,9 +91,11 @@ def schema(out: TextIO) -> int:
     return 0
 
 
-async def backtest(paths: list[Path], store: Store, fmt: str, out: TextIO) -> int:
+async def backtest(
+    paths: list[Path], store: Store, fmt: str, out: TextIO, filters: Filters | None = None
+) -> int:
     engine = load_engine(paths)
-    items = [item async for item in store.backtest_items()]
+    items = [item async for item in store.backtest_items(filters)]
     report = run(engine, items)
     {"json": _json, "csv": _csv}.get(fmt, _text)(report, out)
     return 0

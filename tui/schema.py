@@ -169,6 +169,22 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX outbox_mention ON outbox (mention_id);
     CREATE INDEX outbox_decision ON outbox (decision_id);
     """,
+    # 7: reviewers' notes on decisions: their own append-only records
+    """
+    CREATE TABLE review_notes (
+        id          INTEGER PRIMARY KEY,
+        decision_id INTEGER NOT NULL REFERENCES decisions (id),
+        reviewer    TEXT NOT NULL,
+        noted_at    TEXT NOT NULL,
+        text        TEXT NOT NULL
+    );
+    CREATE INDEX review_notes_decision ON review_notes (decision_id);
+    CREATE TRIGGER review_notes_append_only_update BEFORE UPDATE ON review_notes
+    BEGIN SELECT RAISE(ABORT, 'review notes are append-only: add another note'); END;
+    CREATE TRIGGER review_notes_append_only_delete BEFORE DELETE ON review_notes
+    BEGIN SELECT RAISE(ABORT, 'review notes are append-only: add another note'); END;
+    CREATE INDEX decisions_decided ON decisions (decided_at);
+    """,
 )
 
 LATEST = len(MIGRATIONS)

@@ -178,6 +178,15 @@ class Loaded:
     config_path: Path | None  # None: no file, running on the embedded default
     demo: bool  # the demo source and database are in use
     sources: list[Source[Any]]
+    drill: Path | None = None  # replaying this past incident into a scratch database
+
+
+@dataclass(frozen=True)
+class Drill:
+    """`triage --drill FILE --speed N`: a past incident as a live stream, for rehearsal."""
+
+    path: Path
+    speed: float | None = 10.0
 
 
 DEMO_SOURCE: dict[str, Any] = {"name": "demo", "type": "demo"}
@@ -189,6 +198,7 @@ def load(
     db: Path | None = None,
     actor: str | None = None,
     demo: bool = False,
+    drill: Drill | None = None,
 ) -> Loaded:
     """Resolve the settings and build the configured sources, or raise ConfigError."""
     path = config or _env_path() or config_dir() / "config.toml"
@@ -206,6 +216,15 @@ def load(
         raise ConfigError(validation_errors(path, text or "", exc)) from None
     finally:
         _FILE_DATA.reset(token)
+    if drill is not None:
+        settings = _drill_settings(settings, drill, db)
+        return Loaded(
+            settings,
+            path if text else None,
+            False,
+            _build_sources(settings, path, None),
+            drill.path,
+        )
     use_demo = demo or not text or not settings.sources
     if use_demo:
         # The demo never writes into a real database unless --db asks for it.
@@ -217,6 +236,29 @@ def load(
             update["db"] = data_dir() / "demo.db"
         settings = settings.model_copy(update=update)
     return Loaded(settings, path if text else None, use_demo, _build_sources(settings, path, text))
+
+
+def _drill_settings(settings: Settings, drill: Drill, db: Path | None) -> Settings:
+    """The incident file as the only source, re-timed to now, into a scratch database (or
+    --db); nothing is sent anywhere, whatever the config says."""
+    if not drill.path.is_file():
+        raise ConfigError(f"{drill.path}: no such drill file")
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    source: dict[str, Any] = {
+        "name": "drill",
+        "type": "jsonl",
+        "path": str(drill.path),
+        "retime": True,
+    }
+    if drill.speed:
+        source["speed"] = drill.speed
+    return settings.model_copy(
+        update={
+            "sources": [source],
+            "db": db or data_dir() / "drills" / f"{drill.path.stem}-{stamp}.db",
+            "outbox": settings.outbox.model_copy(update={"dry_run": True}),
+        }
+    )
 
 
 def _env_path() -> Path | None:

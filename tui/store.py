@@ -24,13 +24,15 @@ from playbooks.backtest import Item, Proposal
 from playbooks.engine import Suggestion
 from sources.contract import Health, ReplyTo
 from sources.model import Mention
-from tui import ledger, outbox, schema
+from tui import ledger, outbox, report, schema
 from tui.holders import holder_is_dead
 from tui.ledger import DecisionRefused as DecisionRefused
 from tui.ledger import Intent, Who
 from tui.mention_rows import COLUMNS, EDITABLE, from_row, to_row
 from tui.query import Query
 from tui.records import DecisionRecord, Detail, Entry, QueueRow, SuggestionRecord
+from tui.report import Report
+from tui.review import Filters
 from tui.store_rows import decision_record, queue_row, suggestion_record
 from tui.timefmt import iso, opt_iso, opt_parse
 
@@ -435,6 +437,26 @@ class Store:
 
             return await ledger.undo_last(db, Who(actor, session, view), now, stays_out)
 
+    @property
+    def reader(self) -> aiosqlite.Connection:
+        """For headless readers (the replay): short queries, never a write."""
+        return self._reader
+
+    async def first_decision_waits(self, filters: Filters, limit: int = 200_000) -> list[float]:
+        """Seconds from arrival to the first decision, per selected mention (for a plot)."""
+        mw, margs = filters.mentions()
+        dw, dargs = filters.decisions()
+        sql = f"""SELECT (julianday(d.decided_at) - julianday(m.received_at)) * 86400.0
+                  FROM mentions m JOIN {report.FIRST} fd ON fd.mention_id = m.id
+                  JOIN decisions d ON d.id = fd.id
+                  LEFT JOIN suggestions s ON s.id = d.suggestion_id
+                  WHERE {mw} AND {dw} LIMIT ?"""
+        async with self._scanner.execute(sql, [*margs, *dargs, limit]) as cur:
+            return [float(row[0]) for row in await cur.fetchall()]
+
+    async def report(self, filters: Filters) -> Report:
+        return await report.build(self._scanner, filters, self.clock())
+
     # -- outbox ---------------------------------------------------------------------------
 
     async def outbox_entries(self, where: str = "1", args: tuple[Any, ...] = ()) -> list[Entry]:
@@ -581,15 +603,26 @@ class Store:
 
     # -- backtest -------------------------------------------------------------------------
 
-    async def backtest_items(self) -> AsyncIterator[Item]:
-        """Every mention with the top suggestion stored for it and its final decision."""
+    async def backtest_items(self, filters: Filters | None = None) -> AsyncIterator[Item]:
+        """Every selected mention with the top suggestion stored for it and its final
+        decision (a reviewer's selection: its time and source, and with decision filters
+        only mentions that have a selected decision)."""
+        filters = filters or Filters()
         final = await self._final_decisions()
-        sql = """
+        where, args = filters.mentions()
+        if filters.narrows_decisions:
+            dw, dargs = filters.decisions(d="d", m="m", s="ds")
+            where += f""" AND EXISTS (SELECT 1 FROM decisions d
+                          LEFT JOIN suggestions ds ON ds.id = d.suggestion_id
+                          WHERE d.mention_id = m.id AND {dw})"""
+            args += dargs
+        sql = f"""
             SELECT m.*, s.playbook_id AS s_playbook, s.rule_id AS s_rule,
                    s.action AS s_action, s.params AS s_params
             FROM mentions m LEFT JOIN suggestions s ON s.mention_id = m.id AND s.rank = 0
+            WHERE {where}
             ORDER BY m.id"""
-        async with self._reader.execute(sql) as cur:
+        async with self._reader.execute(sql, args) as cur:
             async for row in cur:
                 in_force = None
                 if row["s_action"] is not None:
@@ -617,9 +650,23 @@ class Store:
             async for row in cur:
                 yield from_row(row)
 
-    async def iter_decisions(self) -> AsyncIterator[dict[str, Any]]:
-        """Each decision with its mention and the suggestion it answered, flat, for export."""
-        sql = """
+    async def iter_notes(self, filters: Filters) -> AsyncIterator[dict[str, Any]]:
+        where, args = filters.decisions()
+        sql = f"""
+            SELECT n.id, n.noted_at, n.reviewer, n.text, n.decision_id, d.actor, d.action,
+                   d.decided_at, d.mention_id
+            FROM review_notes n JOIN decisions d ON d.id = n.decision_id
+            JOIN mentions m ON m.id = d.mention_id
+            LEFT JOIN suggestions s ON s.id = d.suggestion_id
+            WHERE {where} ORDER BY n.id"""
+        async with self._reader.execute(sql, args) as cur:
+            async for row in cur:
+                yield dict(row)
+
+    async def iter_decisions(self, filters: Filters) -> AsyncIterator[dict[str, Any]]:
+        """Each selected decision with its mention and the suggestion it answered, flat."""
+        where, args = filters.decisions()
+        sql = f"""
             SELECT d.id, d.decided_at, d.actor, d.action, d.params, d.outcome, d.reverses_id,
                    d.view, d.shown_at, d.status_before, d.status_after,
                    d.mention_id, m.source_name, m.native_id, m.url,
@@ -628,8 +675,9 @@ class Store:
             FROM decisions d
             JOIN mentions m ON m.id = d.mention_id
             LEFT JOIN suggestions s ON s.id = d.suggestion_id
+            WHERE {where}
             ORDER BY d.id"""
-        async with self._reader.execute(sql) as cur:
+        async with self._reader.execute(sql, args) as cur:
             async for row in cur:
                 record = dict(row)
                 for key in ("params", "suggested_params"):

@@ -34,3 +34,28 @@ class HelpScreen(ModalScreen[None]):
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)
+
+
+class InfoScreen(ModalScreen[None]):
+    """A titled page of plain text (a backtest's output, say), scrollable, esc to close."""
+
+    BINDINGS = [Binding("escape,q", "dismiss", "Close", id="close_info")]
+    DEFAULT_CSS = """
+    InfoScreen { align: center middle; }
+    InfoScreen > VerticalScroll {
+        width: 90%; height: auto; max-height: 85%; border: round $accent; background: $panel;
+        padding: 1 2;
+    }
+    """
+
+    def __init__(self, title: str, body: str) -> None:
+        super().__init__()
+        self.title_text = title
+        self.body = body
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(Content.assemble((self.title_text + "\n\n", "bold $accent"), self.body))
+
+    async def action_dismiss(self, result: None = None) -> None:
+        self.dismiss(result)

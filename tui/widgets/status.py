@@ -1,4 +1,4 @@
-"""The bar above the queue: view tabs with counts, source health, demo notice."""
+"""The bar above the queue: view tabs with counts, source health, a demo or drill notice."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ class StatusBar(Widget):
         current: int,
         counts: list[int],
         health: list[tuple[str, str, int]],
-        demo: bool,
+        notice: str | None,
         *,
         breaches: int = 0,
         new_above: int = 0,
@@ -64,7 +64,7 @@ class StatusBar(Widget):
     ) -> None:
         # Sources in trouble first, so a narrow screen cuts the healthy ones, never those.
         health = sorted(health, key=lambda h: h[1].split(",")[0] in FINE)
-        rest = self._rest(health, demo, breaches, new_above, selected)
+        rest = self._rest(health, notice, breaches, new_above, selected)
         content = Content.assemble(*self._tabs(views, current, counts, compact=False), *rest)
         width = self.size.width
         if content.cell_length > width > 0:  # narrow: other tabs as "2:9"
@@ -72,7 +72,7 @@ class StatusBar(Widget):
         for fold in (_fold_fine, _fold_all):  # narrower still: fewer words about sources
             if content.cell_length <= width or width <= 0:
                 break
-            rest = self._rest(fold(health), demo, breaches, new_above, selected)
+            rest = self._rest(fold(health), notice, breaches, new_above, selected)
             content = Content.assemble(*self._tabs(views, current, counts, compact=True), *rest)
         if content.plain != self._content.plain or content.spans != self._content.spans:
             self._content = content
@@ -98,7 +98,7 @@ class StatusBar(Widget):
     @staticmethod
     def _rest(
         health: list[tuple[str, str, int]],
-        demo: bool,
+        notice: str | None,
         breaches: int,
         new_above: int,
         selected: int,
@@ -116,6 +116,6 @@ class StatusBar(Widget):
             if malformed:
                 parts.append((f" ({malformed} malformed skipped)", "$warning"))
             parts.append("  ")
-        if demo:
-            parts.append(("DEMO: demo source + demo database", "bold $warning"))
+        if notice:
+            parts.append((notice, "bold $warning"))
         return parts
