@@ -185,3 +185,12 @@ def test_playbooks_test_backtests_against_stored_decisions(tmp_path: Path) -> No
     )
     csv_out = triage("playbooks", "test", str(bundled), "--db", str(db), "--format", "csv").stdout
     assert csv_out.splitlines()[0] == "playbook,rule,fired,top,decided,agreed,agreement"
+
+
+def test_an_unreadable_time_filter_is_a_one_line_error(tmp_path: Path) -> None:
+    out = triage("--demo", "--db", str(tmp_path / "d.db"), "report", "--since", "yesterday-ish")
+    assert out.returncode == 2
+    assert out.stderr.strip() == (
+        "triage: --since: expected a date/time like 2026-11-26T09:00 "
+        "or an age like 24h, got 'yesterday-ish'"
+    )

@@ -23,6 +23,7 @@ from tui.timefmt import iso
 
 SECONDS = "(julianday({a}) - julianday({b})) * 86400.0"
 DECIDES = f"action NOT IN ({', '.join(repr(a) for a in (*BOOKKEEPING, 'undo'))})"
+LOGGED = f"action NOT IN ({', '.join(repr(a) for a in BOOKKEEPING)})"  # decisions and undos
 
 
 @dataclass
@@ -149,7 +150,7 @@ async def _responders(db: aiosqlite.Connection, f: Filters) -> Section:
         WITH sel AS (SELECT d.actor, d.action, d.decided_at, {handling} AS took
                      FROM decisions d JOIN mentions m ON m.id = d.mention_id
                      LEFT JOIN suggestions s ON s.id = d.suggestion_id
-                     WHERE d.{DECIDES} AND {dw})
+                     WHERE d.{LOGGED} AND {dw})
         SELECT actor, count(*), sum(action != 'undo'), sum(action = 'undo'),
                round(count(*) / max((julianday(max(decided_at)) - julianday(min(decided_at)))
                                     * 24.0, 1.0 / 60), 1)

@@ -115,7 +115,7 @@ class ReviewApp(App[int]):
     async def _measure(self) -> None:
         """Count, position and timeline: after the first step is on screen."""
         self.count = await self.replay.count()
-        self.timeline = await self.replay.timeline(max(10, self.size.width - 4))
+        self.timeline = await self.replay.timeline(max(10, self.size.width - 14))
         if self.step is not None:
             self.position = await self.replay.position(self.step.decision.id)
         self._draw_bar()

@@ -147,7 +147,13 @@ class Store:
             if readonly:
                 opened.append(await _connect(f"file:{path}?mode=ro", uri=True))
                 store = cls(path, None, opened[0], clock)
-                await store._check_version(opened[0])
+                if await store._check_version(opened[0]) < schema.LATEST:
+                    # Written by an older triage: bring it up to date (the migrations only
+                    # add), then read it as asked.
+                    await opened.pop().close()
+                    async with await cls.open(path, clock=clock):
+                        pass
+                    return await cls.open(path, readonly=True, clock=clock)
                 return store
             path.parent.mkdir(parents=True, exist_ok=True)
             opened.append(await _connect(str(path)))
