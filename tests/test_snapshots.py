@@ -169,3 +169,57 @@ def test_sources_screen(snap_compare: Any, tmp_path: Path, engine: Engine) -> No
         await modal(pilot, "h")
 
     assert snap_compare(app, run_before=sources_open, terminal_size=(100, 24))
+
+
+def test_replay_screen(snap_compare: Any, tmp_path: Path, engine: Engine) -> None:
+    """A reviewed decision: the step, the suggestion it answered, a note, the timeline."""
+    import asyncio
+
+    from tests.conftest import ingest
+    from tui.replay import NoteWriter
+    from tui.review import Filters
+    from tui.review_app import ReviewApp
+    from tui.settings import load
+    from tui.store import Store
+
+    config = tmp_path / "c.toml"
+    config.write_text(
+        f'actor = "rita"\ndb = "{tmp_path / "r.db"}"\n[[sources]]\n'
+        f'name = "pipe"\ntype = "jsonl"\npath = "{tmp_path / "x.jsonl"}"\n'
+    )
+    loaded = load(config)
+    ticks = iter(FROZEN + timedelta(minutes=n) for n in range(1000))
+
+    async def seed() -> Store:
+        async with await Store.open(loaded.settings.db, clock=lambda: next(ticks)) as store:
+            ids = await ingest(store, engine, demo_mentions(8))
+            for n, mention in enumerate(ids):
+                detail = await store.detail(mention)
+                assert detail is not None and detail.top is not None
+                action = "dismiss" if n == 2 else detail.top.action
+                await store.decide(
+                    mention,
+                    actor=["ana", "ben"][n % 2],
+                    action=action,
+                    params={"reason": "off-topic"} if n == 2 else detail.top.params,
+                    suggestion_id=detail.top.id,
+                    view="Inbox",
+                    shown_at=FROZEN,
+                )
+            notes = await NoteWriter.open(store.path, "rita")
+            await notes.add(3, "right call: it was off-topic", FROZEN)
+            await notes.close()
+        return await Store.open(loaded.settings.db, readonly=True)
+
+    store = asyncio.run(seed())
+    app = ReviewApp(loaded, store, Filters(), clock=lambda: FROZEN)
+
+    async def to_the_override(pilot: Pilot[int]) -> None:
+        await pilot.pause(0.3)
+        await pilot.press("o")
+        await pilot.pause(0.3)
+
+    try:
+        assert snap_compare(app, run_before=to_the_override, terminal_size=(130, 34))
+    finally:
+        asyncio.run(store.close())

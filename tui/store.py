@@ -406,7 +406,8 @@ class Store:
         `expect_status` is given and the mention has moved on since the responder saw it.
         """
         intent = ledger.Intent(mention_id, action, params or {}, suggestion_id, expect_status)
-        [record] = await self.decide_many([intent], Who(actor, session, view), shown_at={})
+        shown = {mention_id: shown_at} if shown_at is not None else {}
+        [record] = await self.decide_many([intent], Who(actor, session, view), shown_at=shown)
         if isinstance(record, DecisionRefused):
             raise record
         return record
