@@ -188,12 +188,12 @@ def test_replay_screen(snap_compare: Any, tmp_path: Path, engine: Engine) -> Non
         f'name = "pipe"\ntype = "jsonl"\npath = "{tmp_path / "x.jsonl"}"\n'
     )
     loaded = load(config)
-    ticks = iter(FROZEN + timedelta(minutes=n) for n in range(1000))
 
     async def seed() -> Store:
-        async with await Store.open(loaded.settings.db, clock=lambda: next(ticks)) as store:
+        async with await Store.open(loaded.settings.db, clock=lambda: FROZEN) as store:
             ids = await ingest(store, engine, demo_mentions(8))
             for n, mention in enumerate(ids):
+                store.clock = lambda n=n: FROZEN + timedelta(minutes=10 + n)  # type: ignore[misc]
                 detail = await store.detail(mention)
                 assert detail is not None and detail.top is not None
                 action = "dismiss" if n == 2 else detail.top.action

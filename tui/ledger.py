@@ -138,6 +138,11 @@ async def _insert(
         row = await cur.fetchone()
     assert row is not None
     await _write(db, intent.mention_id, state, now)
+    if intent.action not in BOOKKEEPING and intent.action != "undo":
+        await db.execute(
+            "UPDATE mentions SET first_decision_id = ? WHERE id = ? AND first_decision_id IS NULL",
+            (row["id"], intent.mention_id),
+        )
     return decision_record(row)
 
 

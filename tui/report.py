@@ -9,9 +9,10 @@ decision figures take every filter. Seconds throughout.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TextIO
@@ -19,11 +20,25 @@ from typing import Any, TextIO
 import aiosqlite
 
 from tui.review import BOOKKEEPING, Filters
-from tui.timefmt import iso
+from tui.timefmt import iso, parse
 
 SECONDS = "(julianday({a}) - julianday({b})) * 86400.0"
-DECIDES = f"action NOT IN ({', '.join(repr(a) for a in (*BOOKKEEPING, 'undo'))})"
 LOGGED = f"action NOT IN ({', '.join(repr(a) for a in BOOKKEEPING)})"  # decisions and undos
+
+
+ORDER = [  # the order a reader meets them in
+    "volume per hour",
+    "volume per source",
+    "detection latency (published to received) per source",
+    "time to first decision per view",
+    "time to first decision per source",
+    "SLA (first decision by the due time)",
+    "responders",
+    "escalations per team",
+    "dismiss reasons",
+    "rules",
+    "deliveries (decision to delivery)",
+]
 
 
 @dataclass
@@ -50,21 +65,27 @@ class Report:
         }
 
 
-async def build(db: aiosqlite.Connection, f: Filters, now: datetime) -> Report:
-    sections = [
-        await _volume_per_hour(db, f),
-        await _volume_per_source(db, f),
-        await _detection_latency(db, f),
-        await _first_decision(db, f, "view"),
-        await _first_decision(db, f, "source"),
-        await _sla(db, f, now),
-        await _responders(db, f),
-        await _counts(db, f, "escalations per team", "team", "escalate"),
-        await _counts(db, f, "dismiss reasons", "reason", "dismiss"),
-        await _rules(db, f),
-        await _deliveries(db, f),
+async def build(dbs: Sequence[aiosqlite.Connection], f: Filters, now: datetime) -> Report:
+    """Every section, from as few scans as possible, spread over the given connections
+    (SQLite runs them in parallel)."""
+    lanes: list[list[Callable[[aiosqlite.Connection], Awaitable[list[Section]]]]] = [
+        [lambda db: _first_decisions(db, f), lambda db: _volumes(db, f)],
+        [
+            lambda db: _decision_sections(db, f),
+            lambda db: _detection_latency(db, f),
+            lambda db: _sla(db, f, now),
+            lambda db: _deliveries(db, f),
+        ],
     ]
-    return Report(f.describe(), iso(now), sections)
+    if len(dbs) == 1:
+        lanes = [[make for lane in lanes for make in lane]]
+
+    async def run(db: aiosqlite.Connection, makers: list[Any]) -> list[Section]:
+        return [section for make in makers for section in await make(db)]
+
+    done = await asyncio.gather(*(run(db, makers) for db, makers in zip(dbs, lanes, strict=False)))
+    by_title = {section.title: section for lane in done for section in lane}
+    return Report(f.describe(), iso(now), [by_title[title] for title in ORDER])
 
 
 async def _rows(db: aiosqlite.Connection, sql: str, args: Iterable[object]) -> list[list[Any]]:
@@ -72,60 +93,104 @@ async def _rows(db: aiosqlite.Connection, sql: str, args: Iterable[object]) -> l
         return [list(row) for row in await cur.fetchall()]
 
 
-def _percentiles(value: str, group: str, source: str, where: str) -> str:
-    """n, median and p90 (nearest rank) of `value` per `group`."""
-    return f"""
-        WITH v AS (SELECT {group} AS g, {value} AS x FROM {source} WHERE {where}),
-        r AS (SELECT g, x, ROW_NUMBER() OVER (PARTITION BY g ORDER BY x) AS k,
-                     COUNT(*) OVER (PARTITION BY g) AS n FROM v WHERE x IS NOT NULL)
-        SELECT g, n, round(max(CASE WHEN k = (n + 1) / 2 THEN x END), 1),
-               round(max(CASE WHEN k = (9 * n + 9) / 10 THEN x END), 1)
-        FROM r GROUP BY g, n ORDER BY g"""
+async def _percentiles(
+    db: aiosqlite.Connection,
+    value: str,
+    group: str,
+    source: str,
+    where: str,
+    args: Iterable[object],
+) -> list[list[Any]]:
+    """[group, n, median, p90] of `value` per `group` (nearest rank).
 
-
-async def _volume_per_hour(db: aiosqlite.Connection, f: Filters) -> Section:
-    where, args = f.mentions()
-    sql = f"""SELECT substr(m.received_at, 1, 13) || ':00Z', count(*) FROM mentions m
-              WHERE {where} GROUP BY 1 ORDER BY 1"""
-    return Section("volume per hour", ["hour", "mentions"], await _rows(db, sql, args))
-
-
-async def _volume_per_source(db: aiosqlite.Connection, f: Filters) -> Section:
-    where, args = f.mentions()
-    sql = f"""SELECT m.source_name, m.source, count(*) FROM mentions m WHERE {where}
-              GROUP BY 1, 2 ORDER BY 3 DESC, 1"""
-    return Section(
-        "volume per source", ["source", "network", "mentions"], await _rows(db, sql, args)
+    The values are sorted once into a temporary table (allowed on a read-only connection), so
+    a group's k-th value is the row `first rowid + k - 1`: one sort instead of the window
+    functions' sort-and-number, which cost twice as much at a million rows."""
+    await db.execute("DROP TABLE IF EXISTS temp.ranked")
+    await db.execute(
+        f"""CREATE TEMP TABLE ranked AS SELECT g, x FROM
+            (SELECT {group} AS g, {value} AS x FROM {source} WHERE {where})
+            WHERE x IS NOT NULL ORDER BY g, x""",
+        tuple(args),
     )
+    groups = await _rows(db, "SELECT g, count(*), min(rowid) FROM temp.ranked GROUP BY g", [])
+    wanted = {}
+    for g, n, first in groups:
+        wanted[g] = (first + (n + 1) // 2 - 1, first + (9 * n + 9) // 10 - 1)
+    rowids = sorted({r for pair in wanted.values() for r in pair})
+    values: dict[int, float] = {}
+    for start in range(0, len(rowids), 500):
+        chunk = rowids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        sql = f"SELECT rowid, x FROM temp.ranked WHERE rowid IN ({marks})"
+        values.update({rowid: x for rowid, x in await _rows(db, sql, chunk)})
+    await db.execute("DROP TABLE temp.ranked")
+    return [
+        [g, n, round(values[wanted[g][0]], 1), round(values[wanted[g][1]], 1)]
+        for g, n, _ in sorted(groups, key=lambda row: (row[0] is None, str(row[0])))
+    ]
 
 
-async def _detection_latency(db: aiosqlite.Connection, f: Filters) -> Section:
+async def _volumes(db: aiosqlite.Connection, f: Filters) -> list[Section]:
+    where, args = f.mentions()
+    hours = await _rows(
+        db,
+        f"""SELECT substr(m.received_at, 1, 13) || ':00Z', count(*)
+                               FROM mentions m WHERE {where} GROUP BY 1 ORDER BY 1""",
+        args,
+    )
+    sources = await _rows(
+        db,
+        f"""SELECT m.source_name, m.source, count(*) FROM mentions m
+                                 WHERE {where} GROUP BY 1, 2 ORDER BY 3 DESC, 1""",
+        args,
+    )
+    return [
+        Section("volume per hour", ["hour", "mentions"], hours),
+        Section("volume per source", ["source", "network", "mentions"], sources),
+    ]
+
+
+async def _detection_latency(db: aiosqlite.Connection, f: Filters) -> list[Section]:
     where, args = f.mentions()
     value = SECONDS.format(a="m.received_at", b="m.published_at")
-    rows = await _rows(db, _percentiles(value, "m.source_name", "mentions m", where), args)
-    return Section(
-        "detection latency (published to received) per source",
-        ["source", "mentions", "median s", "p90 s"],
-        rows,
-    )
+    rows = await _percentiles(db, value, "m.source_name", "mentions m", where, args)
+    return [
+        Section(
+            "detection latency (published to received) per source",
+            ["source", "mentions", "median s", "p90 s"],
+            rows,
+        )
+    ]
 
 
-FIRST = f"""(SELECT mention_id, min(id) AS id FROM decisions WHERE {DECIDES} GROUP BY mention_id)"""
-
-
-async def _first_decision(db: aiosqlite.Connection, f: Filters, by: str) -> Section:
+async def _first_decisions(db: aiosqlite.Connection, f: Filters) -> list[Section]:
+    """Time to first decision per view and per source, from one pass over the mentions."""
     mw, margs = f.mentions()
     dw, dargs = f.decisions()
-    source = f"""mentions m JOIN {FIRST} fd ON fd.mention_id = m.id
-                 JOIN decisions d ON d.id = fd.id
-                 LEFT JOIN suggestions s ON s.id = d.suggestion_id"""
-    value = SECONDS.format(a="d.decided_at", b="m.received_at")
-    group = "coalesce(d.view, '(none)')" if by == "view" else "m.source_name"
-    rows = await _rows(db, _percentiles(value, group, source, f"{mw} AND {dw}"), [*margs, *dargs])
-    return Section(f"time to first decision per {by}", [by, "mentions", "median s", "p90 s"], rows)
+    await db.execute("DROP TABLE IF EXISTS temp.firsts")
+    await db.execute(
+        f"""CREATE TEMP TABLE firsts AS
+            SELECT coalesce(d.view, '(none)') AS view, m.source_name AS source,
+                   {SECONDS.format(a="d.decided_at", b="m.received_at")} AS x
+            FROM mentions m JOIN decisions d ON d.id = m.first_decision_id
+            {"LEFT JOIN suggestions s ON s.id = d.suggestion_id" if f.rule else ""}
+            WHERE {mw} AND {dw}""",
+        (*margs, *dargs),
+    )
+    sections = [
+        Section(
+            f"time to first decision per {by}",
+            [by, "mentions", "median s", "p90 s"],
+            await _percentiles(db, "x", by, "temp.firsts", "1", []),
+        )
+        for by in ("view", "source")
+    ]
+    await db.execute("DROP TABLE temp.firsts")
+    return sections
 
 
-async def _sla(db: aiosqlite.Connection, f: Filters, now: datetime) -> Section:
+async def _sla(db: aiosqlite.Connection, f: Filters, now: datetime) -> list[Section]:
     mw, args = f.mentions()
     sql = f"""
         SELECT m.source_name,
@@ -133,78 +198,104 @@ async def _sla(db: aiosqlite.Connection, f: Filters, now: datetime) -> Section:
                count(CASE WHEN d.decided_at > m.sla_due_at
                             OR (d.id IS NULL AND m.sla_due_at < ?) THEN 1 END),
                count(CASE WHEN d.id IS NULL AND m.sla_due_at >= ? THEN 1 END)
-        FROM mentions m LEFT JOIN {FIRST} fd ON fd.mention_id = m.id
-             LEFT JOIN decisions d ON d.id = fd.id
+        FROM mentions m LEFT JOIN decisions d ON d.id = m.first_decision_id
         WHERE m.sla_due_at IS NOT NULL AND {mw} GROUP BY 1 ORDER BY 1"""
     stamp = iso(now)
     rows = await _rows(db, sql, [stamp, stamp, *args])
-    return Section(
-        "SLA (first decision by the due time)", ["source", "met", "breached", "open"], rows
-    )
+    return [
+        Section("SLA (first decision by the due time)", ["source", "met", "breached", "open"], rows)
+    ]
 
 
-async def _responders(db: aiosqlite.Connection, f: Filters) -> Section:
+async def _decision_sections(db: aiosqlite.Connection, f: Filters) -> list[Section]:
+    """Responders, escalations, dismissals and per-rule outcomes, from one grouped scan of
+    the selected decisions (a small cube), plus one of the suggestions for 'fired'."""
     dw, args = f.decisions()
-    handling = SECONDS.format(a="d.decided_at", b="d.shown_at")
-    sql = f"""
-        WITH sel AS (SELECT d.actor, d.action, d.decided_at, {handling} AS took
-                     FROM decisions d JOIN mentions m ON m.id = d.mention_id
-                     LEFT JOIN suggestions s ON s.id = d.suggestion_id
-                     WHERE d.{LOGGED} AND {dw})
-        SELECT actor, count(*), sum(action != 'undo'), sum(action = 'undo'),
-               round(count(*) / max((julianday(max(decided_at)) - julianday(min(decided_at)))
-                                    * 24.0, 1.0 / 60), 1)
-        FROM sel GROUP BY actor ORDER BY 2 DESC, 1"""
-    return Section(
-        "responders",
-        ["actor", "decisions", "handled", "undos", "per hour"],
-        await _rows(db, sql, args),
+    join = "JOIN mentions m ON m.id = d.mention_id" if f.source else ""
+    cube = await _rows(
+        db,
+        f"""
+        SELECT d.actor, d.action, d.outcome, s.playbook_id || '/' || s.rule_id,
+               CASE d.action WHEN 'escalate' THEN json_extract(d.params, '$.team') END,
+               CASE d.action WHEN 'dismiss' THEN json_extract(d.params, '$.reason') END,
+               EXISTS (SELECT 1 FROM decisions u WHERE u.reverses_id = d.id),
+               count(*), min(d.decided_at), max(d.decided_at)
+        FROM decisions d LEFT JOIN suggestions s ON s.id = d.suggestion_id {join}
+        WHERE d.{LOGGED} AND {dw} GROUP BY 1, 2, 3, 4, 5, 6, 7""",
+        args,
     )
-
-
-async def _counts(
-    db: aiosqlite.Connection, f: Filters, title: str, key: str, action: str
-) -> Section:
-    dw, args = f.decisions()
-    sql = f"""SELECT coalesce(json_extract(d.params, '$.{key}'), '(none)'), count(*),
-                     sum(EXISTS (SELECT 1 FROM decisions u WHERE u.reverses_id = d.id))
-              FROM decisions d JOIN mentions m ON m.id = d.mention_id
-              LEFT JOIN suggestions s ON s.id = d.suggestion_id
-              WHERE d.action = ? AND {dw} GROUP BY 1 ORDER BY 2 DESC, 1"""
-    return Section(title, [key, "decisions", "undone"], await _rows(db, sql, [action, *args]))
-
-
-async def _rules(db: aiosqlite.Connection, f: Filters) -> Section:
     mw, margs = f.mentions()
-    dw, dargs = f.decisions()
-    sql = f"""
-        WITH fired AS (
-            SELECT s.playbook_id || '/' || s.rule_id AS rule, count(*) AS fired,
-                   sum(s.rank = 0) AS top
-            FROM suggestions s JOIN mentions m ON m.id = s.mention_id WHERE {mw} GROUP BY 1),
-        answered AS (
-            SELECT s.playbook_id || '/' || s.rule_id AS rule,
-                   sum(d.outcome = 'accepted') AS accepted, sum(d.outcome = 'edited') AS edited,
-                   sum(d.outcome = 'overridden') AS overridden,
-                   sum(EXISTS (SELECT 1 FROM decisions u WHERE u.reverses_id = d.id)) AS undone
-            FROM decisions d JOIN suggestions s ON s.id = d.suggestion_id
-            JOIN mentions m ON m.id = d.mention_id
-            WHERE d.{DECIDES} AND {dw} GROUP BY 1)
-        SELECT f.rule, f.fired, f.top, coalesce(a.accepted, 0), coalesce(a.edited, 0),
-               coalesce(a.overridden, 0), coalesce(a.undone, 0),
-               CASE WHEN coalesce(a.accepted + a.edited + a.overridden, 0) > 0
-                    THEN round(100.0 * a.accepted / (a.accepted + a.edited + a.overridden), 1)
-               END
-        FROM fired f LEFT JOIN answered a ON a.rule = f.rule
-        ORDER BY f.fired DESC, f.rule"""
+    mjoin = "JOIN mentions m ON m.id = s.mention_id" if mw != "1" else ""
+    fired = await _rows(
+        db,
+        f"""
+        SELECT s.playbook_id || '/' || s.rule_id, count(*), sum(s.rank = 0)
+        FROM suggestions s {mjoin} WHERE {mw} GROUP BY s.playbook_id, s.rule_id""",
+        margs,
+    )
+    return [
+        _responders(cube),
+        _tally(cube, 4, "escalations per team", "team"),
+        _tally(cube, 5, "dismiss reasons", "reason"),
+        _rules(cube, fired),
+    ]
+
+
+def _responders(cube: list[list[Any]]) -> Section:
+    per: dict[str, list[Any]] = {}
+    for actor, action, _, _, _, _, _, n, first, last in cube:
+        row = per.setdefault(actor, [actor, 0, 0, 0, first, last])
+        row[1] += n
+        row[2 if action != "undo" else 3] += n
+        row[4], row[5] = min(row[4], first), max(row[5], last)
+    rows = []
+    for actor, total, handled, undos, first, last in per.values():
+        hours = max((parse(last) - parse(first)).total_seconds() / 3600, 1 / 60)
+        rows.append([actor, total, handled, undos, round(total / hours, 1)])
+    rows.sort(key=lambda r: (-r[1], r[0]))
+    return Section("responders", ["actor", "decisions", "handled", "undos", "per hour"], rows)
+
+
+def _tally(cube: list[list[Any]], column: int, title: str, key: str) -> Section:
+    action = "escalate" if key == "team" else "dismiss"
+    counts: dict[str, list[int]] = {}
+    for row in cube:
+        if row[1] == action:
+            found = counts.setdefault(str(row[column] or "(none)"), [0, 0])
+            found[0] += row[7]
+            found[1] += row[7] if row[6] else 0
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1][0], kv[0]))
+    return Section(title, [key, "decisions", "undone"], [[k, *v] for k, v in ordered])
+
+
+def _rules(cube: list[list[Any]], fired: list[list[Any]]) -> Section:
+    answered: dict[str, dict[str, int]] = {}
+    for _, action, outcome, rule, _, _, undone, n, _, _ in cube:
+        if rule is None or action == "undo":
+            continue
+        tally = answered.setdefault(
+            rule, {"accepted": 0, "edited": 0, "overridden": 0, "undone": 0}
+        )
+        if outcome in tally:
+            tally[outcome] += n
+        tally["undone"] += n if undone else 0
+    rows = []
+    for rule, count, top in fired:
+        t = answered.get(rule, {"accepted": 0, "edited": 0, "overridden": 0, "undone": 0})
+        judged = t["accepted"] + t["edited"] + t["overridden"]
+        rate = round(100.0 * t["accepted"] / judged, 1) if judged else None
+        rows.append(
+            [rule, count, top, t["accepted"], t["edited"], t["overridden"], t["undone"], rate]
+        )
+    rows.sort(key=lambda r: (-r[1], r[0]))
     return Section(
         "rules",
         ["rule", "fired", "top", "accepted", "edited", "overridden", "undone", "acceptance %"],
-        await _rows(db, sql, [*margs, *dargs]),
+        rows,
     )
 
 
-async def _deliveries(db: aiosqlite.Connection, f: Filters) -> Section:
+async def _deliveries(db: aiosqlite.Connection, f: Filters) -> list[Section]:
     dw, args = f.decisions()
     took = SECONDS.format(a="o.sent_at", b="o.created_at")
     sql = f"""
@@ -220,11 +311,13 @@ async def _deliveries(db: aiosqlite.Connection, f: Filters) -> Section:
         SELECT sel.g, sum(state = 'sent'), sum(state = 'failed'), sum(state = 'pending'),
                sum(state = 'cancelled'), sum(state = 'dry_run'), p.median, p.p90
         FROM sel LEFT JOIN p ON p.g = sel.g GROUP BY sel.g ORDER BY sel.g"""
-    return Section(
-        "deliveries (decision to delivery)",
-        ["delivery", "sent", "failed", "pending", "cancelled", "dry run", "median s", "p90 s"],
-        await _rows(db, sql, args),
-    )
+    return [
+        Section(
+            "deliveries (decision to delivery)",
+            ["delivery", "sent", "failed", "pending", "cancelled", "dry run", "median s", "p90 s"],
+            await _rows(db, sql, args),
+        )
+    ]
 
 
 # -- output --------------------------------------------------------------------------------

@@ -185,6 +185,14 @@ MIGRATIONS: tuple[str, ...] = (
     BEGIN SELECT RAISE(ABORT, 'review notes are append-only: add another note'); END;
     CREATE INDEX decisions_decided ON decisions (decided_at);
     """,
+    # 8: each mention points at its first real decision (not a note, claim or undo): time to
+    # first decision and SLA in a report are then one lookup per mention, not a grouping
+    """
+    ALTER TABLE mentions ADD COLUMN first_decision_id INTEGER REFERENCES decisions (id);
+    UPDATE mentions SET first_decision_id = (
+        SELECT min(d.id) FROM decisions d WHERE d.mention_id = mentions.id
+          AND d.action NOT IN ('note', 'claim', 'release', 'undo'));
+    """,
 )
 
 LATEST = len(MIGRATIONS)

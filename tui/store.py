@@ -145,12 +145,14 @@ class Store:
         opened: list[aiosqlite.Connection] = []
         try:
             if readonly:
-                opened.append(await _connect(f"file:{path}?mode=ro", uri=True))
-                store = cls(path, None, opened[0], clock)
+                for _ in range(2):  # reader and scanner: reports run on both at once
+                    opened.append(await _connect(f"file:{path}?mode=ro", uri=True))
+                store = cls(path, None, opened[0], clock, scanner=opened[1])
                 if await store._check_version(opened[0]) < schema.LATEST:
                     # Written by an older triage: bring it up to date (the migrations only
                     # add), then read it as asked.
-                    await opened.pop().close()
+                    while opened:
+                        await opened.pop().close()
                     async with await cls.open(path, clock=clock):
                         pass
                     return await cls.open(path, readonly=True, clock=clock)
@@ -454,15 +456,15 @@ class Store:
         mw, margs = filters.mentions()
         dw, dargs = filters.decisions()
         sql = f"""SELECT (julianday(d.decided_at) - julianday(m.received_at)) * 86400.0
-                  FROM mentions m JOIN {report.FIRST} fd ON fd.mention_id = m.id
-                  JOIN decisions d ON d.id = fd.id
+                  FROM mentions m JOIN decisions d ON d.id = m.first_decision_id
                   LEFT JOIN suggestions s ON s.id = d.suggestion_id
                   WHERE {mw} AND {dw} LIMIT ?"""
         async with self._scanner.execute(sql, [*margs, *dargs, limit]) as cur:
             return [float(row[0]) for row in await cur.fetchall()]
 
     async def report(self, filters: Filters) -> Report:
-        return await report.build(self._scanner, filters, self.clock())
+        lanes = [self._scanner] if self._scanner is self._reader else [self._scanner, self._reader]
+        return await report.build(lanes, filters, self.clock())
 
     # -- outbox ---------------------------------------------------------------------------
 
