@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -28,7 +28,8 @@ from tests.fakenet.mastodon import TOKEN, FakeMastodon, Posting
 from tui import deliver
 from tui.dispatch import LEASE, Dispatcher
 from tui.ingest import IngestRunner
-from tui.settings import Loaded, load
+from tui.outbox import Route
+from tui.settings import Loaded, TeamSettings, load
 from tui.store import Store
 
 SECRET = "hook-signing-s3cret"
@@ -250,7 +251,7 @@ async def test_undo_before_delivery_cancels_after_delivery_records_and_can_retra
     undo = await world.store.undo_last("pat")
     (sent,) = [e for e in await world.store.outbox_entries() if e.state == "sent"]
     assert undo.params["stays_out"] == [
-        {"outbox": sent.id, "target": "fedi", "url": sent.remote_url}
+        {"outbox": sent.id, "kind": "reply", "target": "fedi", "url": sent.remote_url}
     ]
     await world.store.outbox_retract([sent.id], undo.id)  # the responder said: delete it
     await world.dispatcher().once()
@@ -349,3 +350,32 @@ def _triage(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=120,
     )
+
+
+async def test_a_slack_webhook_gets_one_escaped_message(world: World, net: FakeNet) -> None:
+    slack = FakeReceiver(net, "/services/T000/B000/XXXX")
+    team = TeamSettings(slack=slack.url)
+    sender = deliver.senders(
+        replace(
+            world.loaded,
+            settings=world.loaded.settings.model_copy(update={"teams": {"billing": team}}),
+        ),
+        world.client,
+        world.store.reply_target,
+    )[("team", "billing")]
+    mention = await world.mention_id("fedi")
+    world.store.routes = replace(world.store.routes, teams={"billing": Route("slack", False)})
+    await world.store.decide(mention, actor="pat", action="escalate", params={"team": "billing"})
+    (entry,) = await world.store.outbox_entries()
+    entry = replace(
+        entry,
+        payload={
+            **entry.payload,
+            "mention": {**entry.payload["mention"], "text": "<script> & <b>"},
+        },
+    )
+    await sender.send(entry)
+    (got,) = slack.received
+    text = got.json()["text"]
+    assert text.startswith("*escalate to billing* by pat\nmastodon · pat@fedi.example: ")
+    assert "&lt;script&gt; &amp; &lt;b&gt;" in text and "<script>" not in text

@@ -649,8 +649,19 @@ class DeskApp(App[int]):
             self.notify(str(exc).capitalize() + ".", severity="warning", markup=False)
             return
         self.notify(f"Undid {record.params.get('reverses')} (logged as #{record.id})", markup=False)
-        if stays := record.params.get("stays_out"):
-            self._offer_retract(stays, record.id)
+        stays = record.params.get("stays_out") or []
+        if told := [s for s in stays if s["kind"] != "reply"]:
+            teams = ", ".join(sorted({s["target"] for s in told}))
+            self.notify(
+                f"{teams} already heard about it: tell them it is undone.",
+                severity="warning",
+                markup=False,
+                timeout=10,
+            )
+        if replies := [
+            s for s in stays if s["kind"] == "reply" and s["target"] in self.store.routes.replies
+        ]:
+            self._offer_retract(replies, record.id)
         await self.reload()
         self._jump_to(record.mention_id)
         await self._show_detail(self._current())

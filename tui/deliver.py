@@ -12,14 +12,14 @@ import asyncio
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import httpx
 
-from sources.contract import HealthState, Posted, Replies, ReplyTo, Source
+from sources.contract import HealthState, Posted, Replies, ReplyTo
 from sources.http import Failure, transport_words
 from sources.ratelimit import retry_at
 from sources.sanitize import clean_line
@@ -46,7 +46,7 @@ class ReplySender:
     """Replies (and their retractions) through the mention's own source."""
 
     source: Replies
-    mention: Any  # async (mention_id) -> ReplyTo, from the store
+    mention: Callable[[int], Awaitable[ReplyTo]]  # the stored mention (Store.reply_target)
 
     async def send(self, entry: Entry) -> Posted:
         try:
@@ -181,7 +181,7 @@ def routes(loaded: Loaded, origin: str) -> Routes:
 
 
 def senders(
-    loaded: Loaded, client: httpx.AsyncClient, mention: Any
+    loaded: Loaded, client: httpx.AsyncClient, mention: Callable[[int], Awaitable[ReplyTo]]
 ) -> dict[tuple[str, str], Sender]:
     """(kind group, target) -> sender: ("reply", source name) and ("team", team name)."""
     out: dict[tuple[str, str], Sender] = {}
@@ -202,7 +202,3 @@ def _team_sender(team: TeamSettings, client: httpx.AsyncClient, deadline: float)
         return WebhookSender(team.slack.get_secret_value(), client, None, slack=True)
     assert team.command is not None
     return CommandSender(team.command, deadline)
-
-
-def can_reply(source: Source[Any] | None) -> bool:
-    return isinstance(source, Replies)

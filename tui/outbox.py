@@ -220,14 +220,15 @@ async def _suggestion(db: aiosqlite.Connection, suggestion_id: int | None) -> di
 
 
 async def on_undo(db: aiosqlite.Connection, reversed_id: int, now: datetime) -> list[Entry]:
-    """An undo cancels what has not gone out; returns what has (it stays in the world)."""
+    """An undo cancels what has not gone out; returns what has (it stays in the world:
+    a reply on the network, a team that was told)."""
     await db.execute(
         """UPDATE outbox SET state = 'cancelled', last_error = 'undone before delivery',
                holder = NULL WHERE decision_id = ? AND state = 'pending'""",
         (reversed_id,),
     )
     return await entries(
-        db, "decision_id = ? AND state = 'sent' AND kind = 'reply'", (reversed_id,)
+        db, "decision_id = ? AND state = 'sent' AND kind != 'retract'", (reversed_id,)
     )
 
 

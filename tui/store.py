@@ -441,7 +441,10 @@ class Store:
             async def stays_out(reversed_id: int) -> dict[str, Any]:
                 """Cancel what has not gone out; record what has (it stays in the world)."""
                 sent = await outbox.on_undo(db, reversed_id, now)
-                out = [{"outbox": e.id, "target": e.target, "url": e.remote_url} for e in sent]
+                out = [
+                    {"outbox": e.id, "kind": e.kind, "target": e.target, "url": e.remote_url}
+                    for e in sent
+                ]
                 return {"stays_out": out} if out else {}
 
             return await ledger.undo_last(db, Who(actor, session, view), now, stays_out)
