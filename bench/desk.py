@@ -30,7 +30,7 @@ from bench.common import Result
 from playbooks import bundled_dir, load_paths
 from playbooks.engine import Engine
 from sources.demo.source import sample
-from tui.app import DeskApp
+from tui.app import FOREVER, DeskApp
 from tui.mention_rows import COLUMNS, to_row
 from tui.settings import load
 from tui.store import Store
@@ -144,7 +144,7 @@ async def _settle(app: App[Any]) -> None:
     from textual.worker import WorkerState
 
     busy = (WorkerState.PENDING, WorkerState.RUNNING)
-    while any(w.state in busy and w.group != "ingest" for w in app.workers):
+    while any(w.state in busy and w.group not in FOREVER for w in app.workers):
         await asyncio.sleep(0.02)
     await asyncio.sleep(0.2)
 

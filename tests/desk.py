@@ -10,7 +10,7 @@ from textual.pilot import Pilot
 from playbooks import Engine
 from sources.model import Mention
 from tests.conftest import FROZEN, demo_mentions, ingest
-from tui.app import DeskApp
+from tui.app import FOREVER, DeskApp
 from tui.settings import Loaded, load
 from tui.store import Store
 
@@ -71,7 +71,7 @@ async def settle(pilot: Pilot[int], limit: float = 5.0) -> None:
 
     busy = (WorkerState.PENDING, WorkerState.RUNNING)
     for _ in range(int(limit / 0.05)):
-        if not any(w.state in busy and w.group != "ingest" for w in pilot.app.workers):
+        if not any(w.state in busy and w.group not in FOREVER for w in pilot.app.workers):
             break
         await pilot.pause(0.05)
     await pilot.pause()

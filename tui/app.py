@@ -59,6 +59,7 @@ FIRST_WINDOW = 200  # ids shown at once on a new view or filter, before the rest
 COUNT_EVERY = 2.0  # seconds between recounts of the view tabs
 FILTER_DEBOUNCE = 0.15  # seconds of quiet typing before the filter is applied
 ROUTINE = 2.5  # seconds a "logged" confirmation stays: at speed they would pile up
+FOREVER = frozenset({"ingest", "outbox"})  # worker groups that run as long as the desk
 DETAIL_DELAY = 0.06  # the detail pane follows the cursor this much later
 REASONS = ["spam", "off-topic", "duplicate", "not actionable", "handled elsewhere"]
 SNOOZES = ["30m", "1h", "4h", "1d", "3d"]
