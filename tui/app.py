@@ -11,7 +11,6 @@ import asyncio
 import gc
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -29,6 +28,7 @@ from sources.http import new_client
 from tui import deliver, dispatch
 from tui import intents as intents_for
 from tui.dispatch import Dispatcher
+from tui.holders import session_id
 from tui.ingest import IngestRunner
 from tui.ledger import Intent, Who
 from tui.outbox import FAILING
@@ -122,7 +122,9 @@ class DeskApp(App[int]):
         self.dispatcher: Dispatcher | None = None
         self._live_confirmed = not loaded.settings.outbox.confirm_first
         self._failing = 0  # deliveries that failed or are retrying
-        self.who = Who(self.settings.actor, uuid.uuid4().hex)
+        # host:pid:random, so a desk sharing the database can tell at once that this one died
+        # and take over the sources it fetched (tui/holders.py).
+        self.who = Who(self.settings.actor, session_id())
         self.views = [View(v.name, v.query) for v in self.settings.views]
         self.current_view = 0
         self.filter_text = ""
