@@ -192,6 +192,25 @@ async def test_pull_next_claims_the_most_urgent_unclaimed(tmp_path: Path, engine
         assert current(app) == app.model.ids[1]
 
 
+async def test_pull_next_respects_the_filter(tmp_path: Path, engine: Engine) -> None:
+    app = await desk(tmp_path, engine, count=30)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("slash", *"priority:low")
+        await pilot.pause(FILTER_DEBOUNCE + 0.1)
+        await pilot.press("enter")
+        await pilot.pause()
+        shown = set(app.model.ids)
+        await pilot.press("n")
+        await pilot.pause()
+        with sqlite3.connect(app.settings.db) as db:
+            ((claimed, priority),) = db.execute(
+                "SELECT c.mention_id, m.priority FROM claims c"
+                " JOIN mentions m ON m.id = c.mention_id"
+            ).fetchall()
+        assert priority == "low" and claimed in shown
+
+
 async def test_open_link_uses_the_browser(
     tmp_path: Path, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -44,7 +44,7 @@ from tui.screens.text import TextScreen
 from tui.settings import ConfigError, Loaded
 from tui.source_health import ALARMING, SourceLine
 from tui.source_health import lines as source_lines
-from tui.store import DecisionRefused, IngestResult, Store
+from tui.store import DecisionRefused, IngestResult, Store, where_of
 from tui.views import View, context
 from tui.widgets.detail import DetailPane
 from tui.widgets.queue import QueueList
@@ -704,9 +704,9 @@ class DeskApp(App[int]):
         await self._show_detail(current)
 
     async def action_pull_next(self) -> None:
-        """Claim the most urgent unclaimed mention of this view and go to it."""
-        query = self._context_query(self.view.query)
-        mention_id = await self.store.pull_next(self._acting(), query.where, query.args)
+        """Claim the most urgent unclaimed mention of this view (and filter) and go to it."""
+        where, args = where_of(*self._queries())
+        mention_id = await self.store.pull_next(self._acting(), where, args)
         if mention_id is None:
             self.notify("Nothing unclaimed left in this view.", markup=False)
             return

@@ -294,7 +294,7 @@ class Store:
         Whole views run on their own connection (a million ids take a few hundred ms), so the
         rows and details the desk asks for meanwhile are not stuck behind them.
         """
-        where, args = _where(query, narrow)
+        where, args = where_of(query, narrow)
         sql = f"SELECT m.id FROM mentions m WHERE {where} ORDER BY {query.order}"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
@@ -305,7 +305,7 @@ class Store:
 
     async def still_in(self, query: Query, narrow: Query | None, ids: Sequence[int]) -> set[int]:
         """Which of `ids` the view (and filter) still shows: cheap, by primary key."""
-        where, args = _where(query, narrow)
+        where, args = where_of(query, narrow)
         out: set[int] = set()
         for chunk in _chunks(ids):
             marks = ",".join("?" * len(chunk))
@@ -701,7 +701,8 @@ class Store:
 # -- helpers (module level: they take the connection inside a transaction) ----------------
 
 
-def _where(query: Query, narrow: Query | None) -> tuple[str, tuple[object, ...]]:
+def where_of(query: Query, narrow: Query | None) -> tuple[str, tuple[object, ...]]:
+    """A view's query, narrowed by a filter if there is one, as SQL."""
     if narrow is None:
         return query.where, query.args
     return f"({query.where}) AND ({narrow.where})", (*query.args, *narrow.args)
