@@ -37,6 +37,8 @@ TEMPLATE_FIELDS = frozenset(
 )
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+LONGEST = timedelta(days=3653)  # past this a duration is a typo, and datetimes overflow
 _HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
 
@@ -45,7 +47,10 @@ def parse_duration(value: str) -> timedelta:
     match = _DURATION.match(value)
     if not match:
         raise ValueError(f"expected a duration like '15m', '4h' or '2d', got {value!r}")
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    amount = int(match.group(1))
+    if amount * _SECONDS[match.group(2)] > LONGEST.total_seconds():
+        raise ValueError(f"{value.strip()!r} is longer than ten years")
+    return timedelta(**{_UNITS[match.group(2)]: amount})
 
 
 def parse_hours(value: str) -> tuple[time, time]:

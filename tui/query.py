@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from playbooks.model import parse_duration
 from tui.records import STATUSES
 from tui.timefmt import iso
 
@@ -29,7 +30,6 @@ SORTS = {
 }
 _TOKEN = re.compile(r'(-?)(?:"([^"]*)"?|(\S+))')
 _RELATIVE = re.compile(r"^([<>])(\d+)([smhd])$")
-_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 class QueryError(ValueError):
@@ -152,8 +152,7 @@ def _relative(value: str) -> tuple[str, timedelta]:
     match = _RELATIVE.match(value)
     if not match:
         raise ValueError(f"expected <N or >N with s, m, h or d, like <1h or >2d; got {value!r}")
-    amount = int(match.group(2)) * _UNIT[match.group(3)]
-    return match.group(1), timedelta(seconds=amount)
+    return match.group(1), parse_duration(match.group(2) + match.group(3))
 
 
 def _age(value: str, ctx: Context) -> tuple[str, list[object]]:
