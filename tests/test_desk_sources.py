@@ -93,3 +93,28 @@ async def test_a_source_fetched_by_another_desk_shows_that_desks_state(
         assert "(fetched by another desk)" in shown
         assert "HN search: rate limited" in shown
     assert net.requests(PATH) == []  # this desk never fetched it
+
+
+async def test_a_refused_token_is_named_on_screen_never_shown(
+    tmp_path: Path, engine: Engine, net: FakeNet
+) -> None:
+    from tests.fakenet.mastodon import FakeMastodon
+
+    FakeMastodon(net).mention("hello")
+    secret = "mastodon-wrong-token-s3cret"
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'actor = "pat"\ndb = "{tmp_path / "desk.db"}"\n[[sources]]\nname = "fedi"\n'
+        f'type = "mastodon"\nbase_url = "{net.url}"\ntoken = "{secret}"\n'
+    )
+    loaded = load(config)
+    await seed(loaded, engine, [])
+    app = DeskApp(loaded, engine)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await eventually(lambda: "fedi auth failed" in status(app))
+        await pilot.press("h")
+        await eventually(lambda: isinstance(app.screen, SourcesScreen))
+        shown = str(app.screen.query_one("Static").render())
+        assert "notifications: credentials refused (401)" in shown
+        notes = " ".join(str(n.message) for n in app._notifications)
+        assert secret not in shown + status(app) + notes

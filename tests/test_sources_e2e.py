@@ -181,6 +181,13 @@ def test_secrets_stay_out_of_the_database_and_the_output(world: dict[str, Any]) 
         assert secret.encode() not in data
     assert "sky: auth failed" in run.stdout
     assert run.returncode == 1  # a source that could not fetch fails the run (cron, CI)
+    for what in ("mentions", "decisions"):
+        exported = triage(world, "export", what)
+        for secret in SECRETS.values():
+            assert secret not in exported.stdout + exported.stderr
+    check = triage(world, "sources", "check")
+    for secret in SECRETS.values():
+        assert secret not in check.stdout + check.stderr
 
 
 def test_kill_mid_ingest_then_restart_no_gap_no_duplicate(world: dict[str, Any]) -> None:
