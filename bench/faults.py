@@ -18,12 +18,8 @@ from pathlib import Path
 from bench.common import Result
 from bench.desk import _isolated, build_db
 from tests.fakenet import FakeNet, Fault
-from tests.fakenet.bluesky import APP_PASSWORD, HANDLE, FakeBluesky
-from tests.fakenet.feeds import FakeFeed
 from tests.fakenet.hackernews import PATH as HN_PATH
-from tests.fakenet.hackernews import FakeHackerNews
-from tests.fakenet.mastodon import FakeMastodon
-from tests.fakenet.reddit import CLIENT_ID, CLIENT_SECRET, FakeReddit
+from tests.fakenet.world import World
 
 
 def every_fault() -> list[Fault]:
@@ -44,53 +40,17 @@ def every_fault() -> list[Fault]:
 
 def failing_world(net: FakeNet) -> str:
     """Stand-ins whose every answer is the next fault; the TOML for sources pointing at them."""
-    FakeMastodon(net), FakeBluesky(net), FakeHackerNews(net), FakeReddit(net)
-    feed = FakeFeed(net)
+    world = World.serve(net)
     paths = [
         "/api/v1/timelines/tag/acme",
         "/xrpc/com.atproto.server.createSession",
         HN_PATH,
-        feed.path,
+        world.feed.path,
         "/api/v1/access_token",
     ]
     for path in paths:
         net.fail(path, *itertools.islice(itertools.cycle(every_fault()), 10_000))
-    fast = "poll_interval = 0.5\ndeadline = 2\n"
-    return f"""
-[[sources]]
-name = "fedi"
-type = "mastodon"
-base_url = "{net.url}"
-hashtags = ["acme"]
-{fast}
-[[sources]]
-name = "sky"
-type = "bluesky"
-base_url = "{net.url}"
-handle = "{HANDLE}"
-app_password = "{APP_PASSWORD}"
-query = "acme"
-{fast}
-[[sources]]
-name = "hn"
-type = "hackernews"
-base_url = "{net.url}/api/v1"
-query = "acme"
-{fast}
-[[sources]]
-name = "alerts"
-type = "rss"
-url = "{feed.url}"
-{fast}
-[[sources]]
-name = "reddit"
-type = "reddit"
-base_url = "{net.url}"
-auth_url = "{net.url}"
-query = "acme"
-client_id = "{CLIENT_ID}"
-client_secret = "{CLIENT_SECRET}"
-{fast}"""
+    return world.sources_toml(every="poll_interval = 0.5\ndeadline = 2\n", mastodon_token=False)
 
 
 def run(tmp: Path, quick: bool) -> list[Result]:

@@ -18,59 +18,23 @@ from typing import Any
 import pytest
 
 from tests.fakenet import FakeNet, Fault
-from tests.fakenet.bluesky import APP_PASSWORD, HANDLE, FakeBluesky
-from tests.fakenet.feeds import FakeFeed
-from tests.fakenet.hackernews import FakeHackerNews
-from tests.fakenet.mastodon import TOKEN, FakeMastodon
-from tests.fakenet.reddit import CLIENT_ID, CLIENT_SECRET, FakeReddit
+from tests.fakenet.world import SECRETS as NETWORK_SECRETS
+from tests.fakenet.world import World
 
-SECRETS = {"MASTO_TOKEN": TOKEN, "SKY_PASSWORD": APP_PASSWORD, "REDDIT_SECRET": CLIENT_SECRET}
-
-
-def config(net: FakeNet, feed: FakeFeed, extra: str = "") -> str:
-    url = net.url
-    return f"""
-[[sources]]
-name = "fedi"
-type = "mastodon"
-base_url = "{url}"
-hashtags = ["acme"]
-token = {{ env = "MASTO_TOKEN" }}
-
-[[sources]]
-name = "sky"
-type = "bluesky"
-base_url = "{url}"
-handle = "{HANDLE}"
-app_password = {{ env = "SKY_PASSWORD" }}
-query = "acme"
-
-[[sources]]
-name = "hn"
-type = "hackernews"
-base_url = "{url}/api/v1"
-query = "acme"
-
-[[sources]]
-name = "alerts"
-type = "rss"
-url = "{feed.url}"
-
-[[sources]]
-name = "reddit"
-type = "reddit"
-base_url = "{url}"
-auth_url = "{url}"
-query = "acme"
-client_id = "{CLIENT_ID}"
-client_secret = {{ env = "REDDIT_SECRET" }}
-{extra}"""
+ENV = {"mastodon": "MASTO_TOKEN", "bluesky": "SKY_PASSWORD", "reddit": "REDDIT_SECRET"}
+SECRETS = {ENV[network]: value for network, value in NETWORK_SECRETS.items()}
 
 
 @pytest.fixture
 def world(net: FakeNet, tmp_path: Path) -> dict[str, Any]:
-    masto, sky, hn = FakeMastodon(net), FakeBluesky(net), FakeHackerNews(net)
-    feed, reddit = FakeFeed(net), FakeReddit(net)
+    stand_ins = World.serve(net)
+    masto, sky, hn, feed, reddit = (
+        stand_ins.masto,
+        stand_ins.sky,
+        stand_ins.hn,
+        stand_ins.feed,
+        stand_ins.reddit,
+    )
     masto.status("<p>sync is broken &amp; slow</p>")
     masto.mention("<p>@acmesupport help</p>")
     sky.profiles["did:plc:abc123def456"] = 4321
@@ -85,7 +49,7 @@ def world(net: FakeNet, tmp_path: Path) -> dict[str, Any]:
     )
     reddit.post("Acme sync broken?", "files & folders", 1785585603.0)
     cfg = tmp_path / "config.toml"
-    cfg.write_text(config(net, feed))
+    cfg.write_text(stand_ins.sources_toml(ENV))
     return {"net": net, "masto": masto, "config": cfg, "db": tmp_path / "t.db", "feed": feed}
 
 

@@ -18,13 +18,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.fakenet import FakeNet, Fault
-from tests.fakenet.bluesky import APP_PASSWORD, HANDLE, FakeBluesky
-from tests.fakenet.feeds import FakeFeed
 from tests.fakenet.hackernews import PATH as HN_PATH
-from tests.fakenet.hackernews import FakeHackerNews
 from tests.fakenet.hooks import FakeReceiver
-from tests.fakenet.mastodon import TOKEN, FakeMastodon, Posting
-from tests.fakenet.reddit import CLIENT_ID, CLIENT_SECRET, FakeReddit
+from tests.fakenet.mastodon import Posting
+from tests.fakenet.world import SECRETS, World
 
 FAULTS: dict[str, Callable[[], Fault]] = {
     "429": lambda: Fault.status(429, {"error": "Too many requests"}, {"Retry-After": "20"}),
@@ -45,8 +42,8 @@ def main() -> None:
     parser.add_argument("--every", type=float, default=5.0, help="seconds between new posts")
     args = parser.parse_args()
     net = FakeNet().start()
-    masto, sky, hn = FakeMastodon(net), FakeBluesky(net), FakeHackerNews(net)
-    feed, reddit = FakeFeed(net), FakeReddit(net)
+    world = World.serve(net)
+    masto, sky, hn, feed, reddit = world.masto, world.sky, world.hn, world.feed, world.reddit
     posting, hook = Posting(masto), FakeReceiver(net)
     down = args.config.with_suffix(".down")
     paths = {
@@ -57,52 +54,17 @@ def main() -> None:
         "reddit": "/search",
     }
     faults = [pair.split("=") for pair in args.fail.split(",") if pair]
-    args.config.write_text(f"""actor = "pat"
-[[sources]]
-name = "fedi"
-type = "mastodon"
-base_url = "{net.url}"
-hashtags = ["acme"]
-token = {{ env = "FAKE_MASTODON_TOKEN" }}
-poll_interval = 5
-[[sources]]
-name = "sky"
-type = "bluesky"
-base_url = "{net.url}"
-handle = "{HANDLE}"
-app_password = {{ env = "FAKE_BLUESKY_PASSWORD" }}
-query = "acme"
-poll_interval = 5
-[[sources]]
-name = "hn"
-type = "hackernews"
-base_url = "{net.url}/api/v1"
-query = "acme"
-poll_interval = 5
-deadline = 5
-[[sources]]
-name = "alerts"
-type = "rss"
-url = "{feed.url}"
-poll_interval = 5
-[[sources]]
-name = "reddit"
-type = "reddit"
-base_url = "{net.url}"
-auth_url = "{net.url}"
-query = "acme"
-client_id = "{CLIENT_ID}"
-client_secret = {{ env = "FAKE_REDDIT_SECRET" }}
-poll_interval = 5
-[teams.sre-oncall]
-webhook = "{hook.url}"
-""")
-    print(f"stand-ins on {net.url}; config written to {args.config}")
-    print(
-        f"export FAKE_MASTODON_TOKEN={TOKEN} FAKE_BLUESKY_PASSWORD={APP_PASSWORD} "
-        f"FAKE_REDDIT_SECRET={CLIENT_SECRET}",
-        flush=True,
+    env = {
+        "mastodon": "FAKE_MASTODON_TOKEN",
+        "bluesky": "FAKE_BLUESKY_PASSWORD",
+        "reddit": "FAKE_REDDIT_SECRET",
+    }
+    sources = world.sources_toml(env, every="poll_interval = 5\ndeadline = 5\n")
+    args.config.write_text(
+        f'actor = "pat"\n{sources}\n[teams.sre-oncall]\nwebhook = "{hook.url}"\n'
     )
+    print(f"stand-ins on {net.url}; config written to {args.config}")
+    print("export " + " ".join(f"{env[k]}={SECRETS[k]}" for k in env), flush=True)
     shown = [0, 0]
     try:
         for n in itertools.count(1):
