@@ -74,13 +74,19 @@ async def go_to(app: DeskApp, pilot: Pilot[int], source: str) -> None:
     raise AssertionError(f"no {source} mention in the queue")
 
 
+async def reply(app: DeskApp, pilot: Pilot[int], text: str) -> None:
+    """Reply to the Mastodon mention with `text` (after the suggested one), up to the
+    first-send question."""
+    await go_to(app, pilot, "fedi")
+    await modal(pilot, "r")
+    await pilot.press("end", *text, "ctrl+s")
+    await eventually(lambda: isinstance(app.screen, ConfirmScreen))
+
+
 async def test_a_reply_typed_in_the_desk_lands_after_the_first_send_question(world: World) -> None:
     app = world.app
     async with app.run_test(size=(140, 36)) as pilot:
-        await go_to(app, pilot, "fedi")
-        await modal(pilot, "r")
-        await pilot.press("end", *" Looking now.", "ctrl+s")
-        await eventually(lambda: isinstance(app.screen, ConfirmScreen))
+        await reply(app, pilot, " Looking now.")
         assert world.posting.posted == []  # nothing logged or sent before the answer
         await pilot.press("y")
         await eventually(lambda: len(world.posting.posted) == 1)
@@ -94,10 +100,7 @@ async def test_a_reply_typed_in_the_desk_lands_after_the_first_send_question(wor
 async def test_no_at_the_question_logs_and_sends_nothing(world: World) -> None:
     app = world.app
     async with app.run_test(size=(140, 36)) as pilot:
-        await go_to(app, pilot, "fedi")
-        await modal(pilot, "r")
-        await pilot.press(*"hello", "ctrl+s")
-        await eventually(lambda: isinstance(app.screen, ConfirmScreen))
+        await reply(app, pilot, "hello")
         await pilot.press("n")
         await pilot.pause(0.5)
         assert await app.store.outbox_entries() == []
@@ -156,10 +159,7 @@ async def test_a_source_that_cannot_reply_says_so_before_the_editor(world: World
 async def test_undo_after_delivery_offers_to_delete_the_reply(world: World) -> None:
     app = world.app
     async with app.run_test(size=(140, 36)) as pilot:
-        await go_to(app, pilot, "fedi")
-        await modal(pilot, "r")
-        await pilot.press(*"oops", "ctrl+s")
-        await eventually(lambda: isinstance(app.screen, ConfirmScreen))
+        await reply(app, pilot, "oops")
         await pilot.press("y")
         await eventually(lambda: len(world.posting.posted) == 1)
         for _ in range(100):

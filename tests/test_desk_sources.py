@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from textual.pilot import Pilot
+
 from playbooks import Engine
 from sources.contract import Health, HealthState
 from tests.desk import seed
@@ -33,6 +35,13 @@ def status(app: DeskApp) -> str:
     return str(app.status_bar.render())
 
 
+async def sources_screen(app: DeskApp, pilot: Pilot[int]) -> str:
+    """Press h and read the sources screen."""
+    await pilot.press("h")
+    await eventually(lambda: isinstance(app.screen, SourcesScreen))
+    return str(app.screen.query_one("Static").render())
+
+
 async def test_a_failing_source_is_named_in_the_status_bar_and_explained_on_h(
     tmp_path: Path, engine: Engine, net: FakeNet
 ) -> None:
@@ -43,9 +52,7 @@ async def test_a_failing_source_is_named_in_the_status_bar_and_explained_on_h(
     app = DeskApp(loaded, engine)
     async with app.run_test(size=(120, 30)) as pilot:
         await eventually(lambda: "hn backing off, retry in" in status(app))
-        await pilot.press("h")
-        await eventually(lambda: isinstance(app.screen, SourcesScreen))
-        shown = str(app.screen.query_one("Static").render())
+        shown = await sources_screen(app, pilot)
         assert "hn  hackernews  backing off, retry in" in shown
         assert "HN search 'acme': server error 503 (upstream down)" in shown
         assert "last success never · 0 received" in shown
@@ -87,9 +94,7 @@ async def test_a_source_fetched_by_another_desk_shows_that_desks_state(
     app = DeskApp(loaded, engine)
     async with app.run_test(size=(120, 30)) as pilot:
         await eventually(lambda: "hn rate limited, retry in" in status(app))
-        await pilot.press("h")
-        await eventually(lambda: isinstance(app.screen, SourcesScreen))
-        shown = str(app.screen.query_one("Static").render())
+        shown = await sources_screen(app, pilot)
         assert "(fetched by another desk)" in shown
         assert "HN search: rate limited" in shown
     assert net.requests(PATH) == []  # this desk never fetched it
@@ -112,9 +117,7 @@ async def test_a_refused_token_is_named_on_screen_never_shown(
     app = DeskApp(loaded, engine)
     async with app.run_test(size=(120, 30)) as pilot:
         await eventually(lambda: "fedi auth failed" in status(app))
-        await pilot.press("h")
-        await eventually(lambda: isinstance(app.screen, SourcesScreen))
-        shown = str(app.screen.query_one("Static").render())
+        shown = await sources_screen(app, pilot)
         assert "notifications: credentials refused (401)" in shown
         notes = " ".join(str(n.message) for n in app._notifications)
         assert secret not in shown + status(app) + notes
