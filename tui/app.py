@@ -12,6 +12,7 @@ import gc
 import sys
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -521,13 +522,7 @@ class DeskApp(App[int]):
         seen = self._seen_status(detail)
         intent = intents_for.answer(detail, "reply", "reply", text, seen)
         if by_hand:
-            intent = Intent(
-                intent.mention_id,
-                "reply",
-                {**intent.params, "delivery": "by hand"},
-                intent.suggestion_id,
-                intent.expect_status,
-            )
+            intent = replace(intent, params={**intent.params, "delivery": "by hand"})
             self.copy_to_clipboard(text)
             if detail.mention.url:
                 self.open_url(detail.mention.url)
