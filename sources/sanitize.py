@@ -102,7 +102,9 @@ def sanitize_mention(mention: Mention) -> Mention:
     )
     return mention.model_copy(
         update={
-            "native_id": clean_line(mention.native_id, 1_000) or mention.native_id,
+            "source": clean_line(mention.source, 100) or "unknown",
+            "source_name": clean_line(mention.source_name, 200) or "unknown",
+            "native_id": clean_line(mention.native_id, 1_000) or _escaped(mention.native_id),
             "url": _opt_line(mention.url, 2_000),
             "author": clean_author,
             "text": clean_text(mention.text),
@@ -116,3 +118,8 @@ def sanitize_mention(mention: Mention) -> Mention:
             "links": tuple(clean_line(u, 2_000) for u in mention.links[:100]),
         }
     )
+
+
+def _escaped(value: str) -> str:
+    """An id made only of characters we remove still needs to stay unique: spell it out."""
+    return value.encode("unicode_escape").decode("ascii")

@@ -11,6 +11,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any, Literal, TextIO
 
+from tui.mention_rows import json_text
 from tui.review import Filters
 from tui.store import Store
 
@@ -45,7 +46,7 @@ async def _write(rows: AsyncIterator[dict[str, Any]], out: TextIO, fmt: Format) 
     writer: csv.DictWriter[str] | None = None
     async for row in rows:
         if fmt == "jsonl":
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            out.write(json_text(row) + "\n")
         else:
             flat = _flatten(row)
             if writer is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -65,6 +66,22 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+_LINE_BREAKS = re.compile("[\x85\u2028\u2029\x1c-\x1e\x0b\x0c]")
+
+
+def json_text(value: Any) -> str:
+    """JSON that is valid UTF-8 whatever it holds: readable, and escaped only where a value
+    holds what UTF-8 cannot (a lone surrogate from a `\\ud800` in a network's JSON), which
+    SQLite and a UTF-8 stdout would refuse."""
+    text = _json(value)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value, ensure_ascii=True, separators=(",", ":"))
+    # Characters some readers take for line breaks (str.splitlines does): one record, one line.
+    return _LINE_BREAKS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def to_row(mention: Mention, received_at: datetime) -> dict[str, Any]:
     author = mention.author
     return {
@@ -93,7 +110,7 @@ def to_row(mention: Mention, received_at: datetime) -> dict[str, Any]:
         "mentioned_handles": _json(list(mention.mentioned_handles)),
         "links": _json(list(mention.links)),
         "engagement": _json(mention.engagement.model_dump(exclude_none=True)),
-        "raw": _json(mention.raw),
+        "raw": json_text(mention.raw),
     }
 
 
