@@ -24,7 +24,7 @@ def _fold_fine(health: list[tuple[str, str, int]]) -> list[tuple[str, str, int]]
     """Troubled sources by name and state (no retry clock), healthy ones as a count."""
     troubled = [(n, s.split(",")[0], m) for n, s, m in health if s.split(",")[0] not in FINE]
     fine = len(health) - len(troubled)
-    return troubled + ([(f"{fine} sources", "ok", 0)] if fine else [])
+    return troubled + ([(f"{fine} source{'' if fine == 1 else 's'}", "ok", 0)] if fine else [])
 
 
 def _fold_all(health: list[tuple[str, str, int]]) -> list[tuple[str, str, int]]:
