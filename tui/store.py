@@ -458,7 +458,8 @@ class Store:
         """Seconds from arrival to the first decision, per selected mention (for a plot)."""
         mw, margs = filters.mentions()
         dw, dargs = filters.decisions()
-        sql = f"""SELECT (julianday(d.decided_at) - julianday(m.received_at)) * 86400.0
+        wait = report.SECONDS.format(a="d.decided_at", b="m.received_at")  # as the report
+        sql = f"""SELECT {wait}
                   FROM mentions m JOIN decisions d ON d.id = m.first_decision_id
                   LEFT JOIN suggestions s ON s.id = d.suggestion_id
                   WHERE {mw} AND {dw} LIMIT ?"""
