@@ -37,6 +37,7 @@ from sources.http import (
     HttpUrl,
     Reply,
     Secret,
+    json_or_none,
     parse_time,
     worst,
 )
@@ -484,10 +485,7 @@ def _has_did(item: dict[str, Any]) -> bool:
 
 
 def _error_name(reply: Reply) -> str:
-    try:
-        body = json.loads(reply.content)
-    except (ValueError, UnicodeDecodeError):
-        return ""
+    body = json_or_none(reply)
     return str(body.get("error", "")) if isinstance(body, dict) else ""
 
 

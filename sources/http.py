@@ -125,18 +125,15 @@ class Reply:
 
     def json(self) -> Any:
         try:
-            return json.loads(self.content)
-        except (ValueError, UnicodeDecodeError):
+            return loads(self.content)
+        except ValueError:
             raise Failure(
                 HealthState.BACKING_OFF, f"{self.what}: the answer was not valid JSON"
             ) from None
 
     def error_detail(self) -> str:
         """The service's own short explanation (`error`, `message`), cleaned for display."""
-        try:
-            body = json.loads(self.content)
-        except (ValueError, UnicodeDecodeError):
-            return ""
+        body = json_or_none(self)
         if not isinstance(body, dict):
             return ""
         parts = [str(body[k]) for k in ("error", "message") if isinstance(body.get(k), str)]
@@ -414,7 +411,7 @@ def classify(reply: Reply, now: datetime) -> Failure:
     detail = reply.error_detail()
     said = f" ({detail})" if detail else ""
     if status == 429:
-        when = retry_at(reply.headers, now, _json_or_none(reply))
+        when = retry_at(reply.headers, now, json_or_none(reply))
         return Failure(HealthState.RATE_LIMITED, f"{what}: rate limited (429){said}", when)
     if status == 401:
         return Failure(HealthState.AUTH_FAILED, f"{what}: credentials refused (401){said}")
@@ -448,8 +445,18 @@ def worst(failures: list[Failure]) -> Failure:
     return min(failures, key=lambda f: SEVERITY.index(f.state) if f.state in SEVERITY else 99)
 
 
-def _json_or_none(reply: Reply) -> Any:
+def loads(content: bytes) -> Any:
+    """JSON from a body. Bytes that are not UTF-8 (a broken post on the server's side) become
+    U+FFFD instead of failing the whole page, and every later page with it."""
     try:
-        return json.loads(reply.content)
-    except (ValueError, UnicodeDecodeError):
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        text = content.decode("utf-8", errors="replace")
+    return json.loads(text)
+
+
+def json_or_none(reply: Reply) -> Any:
+    try:
+        return loads(reply.content)
+    except ValueError:
         return None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import calendar
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -52,7 +53,9 @@ class RssSource(HttpSource[RssConfig]):
         if reply.status == 304:
             return
         parsed = await asyncio.to_thread(
-            feedparser.parse, reply.content, response_headers=dict(reply.headers)
+            feedparser.parse,
+            repaired_utf8(reply.content, reply.headers.get("content-type", "")),
+            response_headers=dict(reply.headers),
         )
         if parsed.bozo and not parsed.entries:
             reason = clean_line(str(parsed.get("bozo_exception", "unreadable")), 160)
@@ -123,3 +126,23 @@ def unwrap(link: str) -> str:
             if query.get(key) and query[key][0].startswith(("http://", "https://")):
                 return query[key][0]
     return link
+
+
+_DECLARED = re.compile(rb"""^\s*<\?xml[^>]*encoding=["']([A-Za-z0-9._-]+)""")
+
+
+def repaired_utf8(content: bytes, content_type: str) -> bytes:
+    """A UTF-8 feed with a few invalid bytes (one broken entry) stays UTF-8, with U+FFFD in
+    their place: handed over as is, feedparser would guess another encoding for the whole
+    document and turn every entry into mojibake. Feeds declaring another encoding are left
+    alone."""
+    declared = _DECLARED.match(content[:300])
+    charset = content_type.lower().partition("charset=")[2].strip(" \"'")
+    encoding = charset or (declared.group(1).decode("ascii").lower() if declared else "utf-8")
+    if encoding.replace("_", "-") not in {"utf-8", "utf8"}:
+        return content
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError:
+        return content.decode("utf-8", errors="replace").encode("utf-8")
+    return content

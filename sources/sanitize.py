@@ -23,10 +23,12 @@ from sources.model import Author, Mention
 
 # ESC-introduced sequences: CSI (ESC [ ... final), OSC/DCS/SOS/PM/APC (ESC ] ... BEL or ST),
 # and two-character escapes. The C1 single-byte forms (\x9b CSI, \x9d OSC, \x90 DCS) as well.
+# A string sequence without its terminator loses only its introducer (as an ESC pair or a
+# control): removing up to the end of the line would hide the author's text after it.
 _ESCAPES = re.compile(
     r"""
     (?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]                     # CSI
-    | (?:\x1b[\]PX^_]|[\x9d\x90\x98\x9e\x9f]).*?(?:\x07|\x1b\\|\x9c|$)  # OSC DCS SOS PM APC
+    | (?:\x1b[\]PX^_]|[\x9d\x90\x98\x9e\x9f]).*?(?:\x07|\x1b\\|\x9c)  # OSC DCS SOS PM APC
     | \x1b[ -/]*[0-~]                                    # other ESC sequences
     """,
     re.VERBOSE,

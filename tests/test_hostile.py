@@ -8,85 +8,28 @@ from __future__ import annotations
 import csv
 import io
 import json
-import random
-import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from rich.console import Console
-from rich.style import Style
 
 from playbooks import Engine
 from sources.model import Mention
 from tests.conftest import FROZEN
 from tests.desk import settings_for
+from tests.hostile import INTRODUCERS, assert_clean, assert_renders_clean, hostile
 from tui.app import DeskApp
 from tui.export import export_decisions, export_mentions
 from tui.ingest import IngestRunner
-from tui.render import detail_content, queue_segments
+from tui.render import detail_content
 from tui.replay import Replay
 from tui.review import Filters
 from tui.review_app import step_content  # what the review screen draws a step with
 from tui.store import Store
 
-PIECES = [
-    "[@click=app.quit]boom[/]",
-    "[b]",
-    "[/]",
-    "[/oops]",
-    "[link=https://evil.example]x[/link]",
-    "[red on red]",
-    "\\[escaped]",
-    "$author_name",
-    "{0}",
-    "%s",
-    "\x1b]52;c;aGVsbG8=\x07",
-    "\x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\",
-    "\x1bP1$qm\x1b\\",
-    "\x1b[2J\x1b[H",
-    "\x1b[31mred",
-    "\x9b31m",
-    "\x9d0;title\x9c",
-    "\x90dcs\x9c",
-    "\x07",
-    "\x08\x08\x08",
-    "\r",
-    "\x00",
-    "\x7f",
-    "\x85",
-    "\u202e",
-    "\u202d",
-    "\u2066",
-    "\u2069",
-    "\u200b",
-    "\u2060",
-    "\ufeff",
-    "👩\u200d👩\u200d👧\u200d👦",
-    "🏳️\u200d🌈",
-    "e\u0301\u0301\u0301",
-    "\ud800",
-    "\udfff",
-    "ア",
-    "مرحبا",
-    "\n",
-    "\t",
-    "acme",
-    " is down",
-    "502",
-]
-TERMINAL_HOSTILE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200b\ufeff]")
 COUNT = 10_000  # the Proof issue asks for at least ten thousand
-INTRODUCERS = re.compile("\x1b[\\]PX^_]|[\x90\x9b\x9d\x9e\x9f]|\x07")  # OSC DCS SOS PM APC, C1, BEL
-
-
-def hostile(count: int, seed: int = 13) -> list[str]:
-    rng = random.Random(seed)
-    out = ["".join(rng.choice(PIECES) for _ in range(rng.randint(1, 12))) for _ in range(count)]
-    out[0] = "👍" * 20_000  # a huge emoji run
-    out[1] = ("[b]" + "x" * 1023 + "\x1b]52;c;Zm9v\x07") * 1024  # 1 MB
-    return out
 
 
 def write_feed(path: Path, texts: list[str]) -> None:
@@ -101,11 +44,6 @@ def write_feed(path: Path, texts: list[str]) -> None:
                 "created_at": (FROZEN - timedelta(seconds=n)).isoformat(),
             }
             out.write(json.dumps(mention, ensure_ascii=True) + "\n")
-
-
-def assert_clean(text: str, where: str) -> None:
-    found = TERMINAL_HOSTILE.search(text.replace("\n", "").replace("\t", ""))
-    assert found is None, f"{where}: {found.group()!r} in {text[:120]!r}"
 
 
 @pytest.fixture(scope="module")
@@ -132,30 +70,7 @@ async def test_every_stored_string_renders_without_terminal_controls(hostile_db:
     async with await Store.open(hostile_db / "desk.db", readonly=True) as store:
         ids = await store.all_ids()
         assert len(ids) == COUNT  # nothing lost: every hostile line became a mention
-        styles = {
-            k: Style()
-            for k in (
-                "action",
-                "urgent",
-                "high",
-                "normal",
-                "low",
-                "meta",
-                "soon",
-                "overdue",
-                "author",
-                "text",
-                "deleted",
-            )
-        }
-        rows = await store.queue_rows(ids)
-        for row in rows.values() if isinstance(rows, dict) else rows:
-            line = "".join(s.text for s in queue_segments(row, 120, FROZEN, styles))
-            assert_clean(line, "queue")
-        for mention_id in ids[::25]:
-            detail = await store.detail(mention_id)
-            assert detail is not None
-            assert_clean(detail_content(detail, FROZEN).plain, "detail")
+        await assert_renders_clean(store, ids, detail_every=25)
 
 
 async def test_the_desk_writes_no_escape_sequence_of_its_own_making(

@@ -83,3 +83,11 @@ def test_no_control_character_survives_any_input(text: str) -> None:
 def test_sanitising_twice_changes_nothing(text: str) -> None:
     once = clean_text(text)
     assert clean_text(once) == once
+
+
+def test_an_unterminated_string_sequence_does_not_swallow_the_text_after_it() -> None:
+    assert clean_text("red\x9d0;title [@click=app.quit]boom[/] rest") == (
+        "red0;title [@click=app.quit]boom[/] rest"
+    )
+    assert clean_text("a\x1b]52;c;aGk= tail") == "a52;c;aGk= tail"
+    assert clean_text("a\x1b]52;c;aGk=\x07 tail") == "a tail"  # terminated: gone whole

@@ -60,7 +60,7 @@ class FakeFeed:
 <title>Google Alert - Acme</title><updated>2026-08-01T12:00:03Z</updated>{entries}</feed>"""
         return Response(
             200,
-            body.encode(),
+            body.encode("utf-8", "surrogatepass"),
             {
                 "Content-Type": "application/atom+xml",
                 "ETag": self.etag,

@@ -60,7 +60,9 @@ class Response:
     def json(cls, value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
         return cls(
             status,
-            json.dumps(value).encode(),
+            # UTF-8 as services send it; a lone surrogate in a stand-in's data goes out as the
+            # invalid bytes a buggy server would send, not as an escape
+            json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass"),
             {"Content-Type": "application/json", **(headers or {})},
         )
 
