@@ -11,46 +11,13 @@ live source, in the same run.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import statistics
 from pathlib import Path
 
 from bench.common import Result
 from bench.desk import _isolated, build_db
-from tests.fakenet import FakeNet, Fault
-from tests.fakenet.hackernews import PATH as HN_PATH
-from tests.fakenet.world import World
-
-
-def every_fault() -> list[Fault]:
-    return [
-        Fault.status(429, headers={"Retry-After": "1"}),
-        Fault.status(429, headers={"X-RateLimit-Reset": "2020-01-01T00:00:00Z"}),
-        Fault.status(429, headers={"RateLimit-Reset": "1"}),
-        Fault.status(500),
-        Fault.status(503),
-        Fault.reset(),
-        Fault.garbage(),
-        Fault.truncated(),
-        Fault.trickle(),
-        Fault.html_block(),
-        Fault.status(401, {"error": "The access token is invalid"}),
-    ]
-
-
-def failing_world(net: FakeNet) -> str:
-    """Stand-ins whose every answer is the next fault; the TOML for sources pointing at them."""
-    world = World.serve(net)
-    paths = [
-        "/api/v1/timelines/tag/acme",
-        "/xrpc/com.atproto.server.createSession",
-        HN_PATH,
-        world.feed.path,
-        "/api/v1/access_token",
-    ]
-    for path in paths:
-        net.fail(path, *itertools.islice(itertools.cycle(every_fault()), 10_000))
-    return world.sources_toml(every="poll_interval = 0.5\ndeadline = 2\n", mastodon_token=False)
+from tests.fakenet import FakeNet
+from tests.fakenet.world import failing_world
 
 
 def run(tmp: Path, quick: bool) -> list[Result]:
@@ -67,7 +34,7 @@ def run(tmp: Path, quick: bool) -> list[Result]:
         net = FakeNet().start()
         try:
             sources = tmp / "sources.toml"
-            sources.write_text(failing_world(net))
+            sources.write_text(failing_world(net)[1])
             storms.append(_isolated("ours", db, tmp, str(sources)))
             asked = len(net.log)
         finally:

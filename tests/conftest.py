@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +18,44 @@ from tests.fakenet import FakeNet
 from tui.store import IngestBatch, Prepared, Store
 
 FROZEN = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
+LONG_RESULTS = Path(__file__).parent / "results" / "long.txt"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--long",
+        action="store_true",
+        help="the reliability suite's long mode (a soak: hundreds of crash rounds, minutes "
+        "of faults, 10^6 contested claims); its figures go to tests/results/long.txt",
+    )
+
+
+@dataclass
+class Soak:
+    """How big the reliability tests run, and what they measured (written in long mode)."""
+
+    long: bool
+    figures: list[str] = field(default_factory=list)
+
+    def size(self, quick: int, long: int) -> int:
+        return long if self.long else quick
+
+    def record(self, test: str, **figures: object) -> None:
+        shown = ", ".join(f"{k} {v}" for k, v in figures.items())
+        self.figures.append(f"{test}: {shown}")
+        print(f"\n{test}: {shown}")
+
+
+@pytest.fixture(scope="session")
+def soak(request: pytest.FixtureRequest) -> Iterator[Soak]:
+    found = Soak(long=bool(request.config.getoption("--long")))
+    started = datetime.now(UTC)
+    yield found
+    if found.long and found.figures:
+        took = (datetime.now(UTC) - started).total_seconds()
+        LONG_RESULTS.parent.mkdir(exist_ok=True)
+        header = f"pytest --long, {started:%Y-%m-%d %H:%M} UTC, {took / 60:.0f} min\n"
+        LONG_RESULTS.write_text(header + "\n".join(sorted(found.figures)) + "\n")
 
 
 @pytest.fixture(autouse=True)

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
-import os
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from playbooks import Engine
-from tests.conftest import FROZEN, demo_mentions, ingest
+from tests.conftest import FROZEN, Soak, demo_mentions, ingest
 from tests.desk import desk
+from tests.invariants import double_handled, integrity
 from tui.ledger import Who
 from tui.store import Store
 
@@ -86,17 +86,30 @@ async def test_claims_expire_when_a_desk_dies_and_are_released_on_quit(
             assert db.execute("SELECT count(*) FROM claims").fetchone() == (0,)
 
 
-def test_eight_desks_contending_never_double_handle(tmp_path: Path, engine: Engine) -> None:
-    """8 processes claim and decide at random over 40 mentions: each handled at most once
-    at a time, and every decision that was logged had the claim."""
+def test_eight_desks_contending_never_double_handle(
+    tmp_path: Path, engine: Engine, soak: Soak
+) -> None:
+    """8 processes claim and decide at random over 40 mentions while `triage ingest` writes
+    demo traffic to the same file: each mention handled at most once at a time, every logged
+    decision had the claim, no "database is locked" reaches a desk (it would end the worker)."""
     db = tmp_path / "shared.db"
+    config = tmp_path / "ingest.toml"
+    config.write_text('[[sources]]\ntype = "demo"\nrate = 200\nburst_factor = 1\n')
 
     async def seed() -> None:
         async with await Store.open(db) as store:
             await ingest(store, engine, demo_mentions(40))
 
     asyncio.run(seed())
-    attempts = int(os.environ.get("CONTENTION_ATTEMPTS", "150"))
+    attempts = soak.size(150, 125_000)  # per desk: 10^6 contested attempts in the long mode
+    feeder = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "--config", str(config), "--db", str(db), "ingest"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    started = time.monotonic()
     procs = [
         subprocess.Popen(
             [
@@ -116,35 +129,45 @@ def test_eight_desks_contending_never_double_handle(tmp_path: Path, engine: Engi
         for i in range(8)
     ]
     results = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=300)
-        assert proc.returncode == 0, err
-        results.append(json.loads(out))
+    try:
+        for proc in procs:
+            out, err = proc.communicate(timeout=soak.size(300, 4 * 3600))
+            assert proc.returncode == 0, err
+            results.append(json.loads(out))
+    finally:
+        feeder.terminate()
+        _, feeder_err = feeder.communicate(timeout=30)
+    took = time.monotonic() - started
     with sqlite3.connect(db) as conn:
-        # Between two effective decisions on a mention there must be an undo of the first.
-        rows = conn.execute(
-            "SELECT d.mention_id, d.actor, d.id FROM decisions d WHERE d.action = 'tag'"
-            " ORDER BY d.mention_id, d.id"
-        ).fetchall()
-        undone = {
-            r[0]
-            for r in conn.execute("SELECT reverses_id FROM decisions WHERE reverses_id IS NOT NULL")
-        }
+        tagged = conn.execute("SELECT count(*) FROM decisions WHERE action = 'tag'").fetchone()[0]
         claimed_before = conn.execute(
             "SELECT count(*) FROM decisions t WHERE t.action = 'tag' AND NOT EXISTS ("
             " SELECT 1 FROM decisions c WHERE c.mention_id = t.mention_id AND c.action = 'claim'"
             " AND c.actor = t.actor AND c.id < t.id)"
         ).fetchone()[0]
-        integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
-    double = 0
-    for previous, current in itertools.pairwise(rows):
-        if previous[0] == current[0] and previous[2] not in undone:
-            double += 1
-    assert double == 0
+        assert double_handled(conn) == 0
+        assert integrity(conn) == "ok"
     assert claimed_before == 0
-    assert integrity == "ok"
-    assert sum(r["decided"] for r in results) == len(rows) > 0
+    assert sum(r["decided"] for r in results) == tagged > 0
     assert sum(r["claim_refused"] for r in results) > 0  # there was real contention
+    assert "locked" not in feeder_err
+    with sqlite3.connect(db) as conn:
+        ingested = conn.execute("SELECT count(*) FROM mentions").fetchone()[0]
+    assert ingested > 40  # ingest wrote alongside the desks
+    p99 = max(r["p99_ms"] for r in results)
+    worst = max(r["max_ms"] for r in results)
+    assert worst < 2500  # a gross guard only: DESIGN §9 asks max <= 250 ms, measured below
+    soak.record(
+        "contention: 8 desks + ingest",
+        attempts=8 * attempts,
+        claims=int(sum(r["claimed"] for r in results)),
+        refused=int(sum(r["claim_refused"] for r in results)),
+        decisions=tagged,
+        mentions_ingested=ingested - 40,
+        commit_p99_ms=p99,
+        commit_max_ms=worst,
+        minutes=round(took / 60, 1),
+    )
 
 
 async def test_a_mention_decided_elsewhere_leaves_the_view_before_anyone_can_act(

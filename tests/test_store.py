@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from tui import schema
 from tui.query import Query, compile_query
 from tui.store import DecisionRefused, IngestBatch, Prepared, SourceStatus, Store, StoreError
 from tui.views import context
+from tui.writelock import WriteLock
 
 
 def query(text: str) -> Query:
@@ -215,3 +217,21 @@ async def test_an_older_database_is_migrated_in_place_keeping_its_data(
     async with await Store.open(path) as store:
         assert _sql(store, "SELECT max(version) FROM schema_version") == [(schema.LATEST,)]
         assert _sql(store, "SELECT text, tags FROM mentions") == [("hello", '["press"]')]
+
+
+async def test_a_writer_cancelled_while_waiting_for_the_write_lock_does_not_keep_it(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "x.db"
+    first, second, third = (WriteLock.beside(db) for _ in range(3))
+    assert first is not None and second is not None and third is not None
+    await first.acquire()
+    waiting = asyncio.create_task(second.acquire())
+    await asyncio.sleep(0.05)
+    waiting.cancel()
+    first.release()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    await asyncio.wait_for(third.acquire(), 2)  # the abandoned wait gave the lock back
+    for lock in (first, second, third):
+        lock.close()

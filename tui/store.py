@@ -35,6 +35,7 @@ from tui.report import Report
 from tui.review import Filters
 from tui.store_rows import decision_record, queue_row, suggestion_record
 from tui.timefmt import iso, opt_iso, opt_parse
+from tui.writelock import WriteLock
 
 Clock = Callable[[], datetime]
 LEASE = timedelta(seconds=90)  # a claim lives this long unless its desk renews it
@@ -132,6 +133,7 @@ class Store:
         self._reader = reader  # short reads: rows, details, cursors
         self._scanner = scanner or reader  # long reads: whole views, counts
         self._lock = asyncio.Lock()
+        self._write_lock = WriteLock.beside(path) if writer is not None else None
         self.clock = clock
         self.routes = outbox.Routes()  # where decisions' outside effects go (none by default)
 
@@ -175,6 +177,8 @@ class Store:
     async def close(self) -> None:
         if self._writer is not None:
             await self._writer.close()
+        if self._write_lock is not None:
+            self._write_lock.close()
         if self._scanner is not self._reader:
             await self._scanner.close()
         await self._reader.close()
@@ -219,13 +223,19 @@ class Store:
             raise StoreError(f"{self.path}: opened read-only")
         async with self._lock:
             db = self._writer
-            await _begin(db)
+            if self._write_lock is not None:
+                await self._write_lock.acquire()
             try:
-                yield db
-            except BaseException:
-                await db.execute("ROLLBACK")
-                raise
-            await db.execute("COMMIT")
+                await _begin(db)
+                try:
+                    yield db
+                except BaseException:
+                    await db.execute("ROLLBACK")
+                    raise
+                await db.execute("COMMIT")
+            finally:
+                if self._write_lock is not None:
+                    self._write_lock.release()
 
     # -- ingest ---------------------------------------------------------------------------
 

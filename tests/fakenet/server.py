@@ -71,7 +71,7 @@ class Response:
 class Fault:
     """What the server does instead of answering normally, for the next request to a path."""
 
-    kind: str  # "respond", "reset", "truncate", "trickle", "hang"
+    kind: str  # "respond", "reset", "truncate", "trickle", "hang", "pass" (answer normally)
     response: Response | None = None
 
     @classmethod
@@ -95,6 +95,11 @@ class Fault:
             b"blocked due to a network policy</body></html>"
         )
         return cls("respond", Response(403, page, {"Content-Type": "text/html"}))
+
+    @classmethod
+    def none(cls) -> Fault:
+        """No fault this time: the stand-in answers as it would."""
+        return cls("pass")
 
     @classmethod
     def reset(cls) -> Fault:
@@ -173,6 +178,8 @@ class FakeNet:
                 return
             self.log.append(request)
             fault = self.faults[request.path].popleft() if self.faults[request.path] else None
+            if fault is not None and fault.kind == "pass":
+                fault = None
             if fault is not None and fault.kind != "respond":
                 await _misbehave(fault.kind, writer)
                 return
