@@ -36,11 +36,12 @@ def add_decisions(db: Path) -> int:
     with sqlite3.connect(db) as conn:
         conn.execute("PRAGMA synchronous = OFF")
         rows = conn.execute(
-            "SELECT m.id, m.received_at, s.id, s.action, s.params FROM mentions m"
+            "SELECT m.id, m.received_at, s.id, s.action, s.params,"
+            " s.playbook_id || '/' || s.rule_id FROM mentions m"
             " JOIN suggestions s ON s.mention_id = m.id AND s.rank = 0"
         ).fetchall()
         batch = []
-        for mention, received, suggestion, action, params in rows:
+        for mention, received, suggestion, action, params, rule in rows:
             outcome = rng.choice(OUTCOMES)
             decided = received[:17] + f"{rng.randint(10, 59):02d}.000000Z"
             act = "dismiss" if outcome == "overridden" else action
@@ -57,13 +58,20 @@ def add_decisions(db: Path) -> int:
                     decided,
                     "new",
                     "done",
+                    rule,
                 )
             )
         conn.executemany(
             "INSERT INTO decisions (mention_id, actor, action, params, suggestion_id, outcome,"
-            " view, shown_at, decided_at, status_before, status_after)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " view, shown_at, decided_at, status_before, status_after, rule)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             batch,
+        )
+        # as the ledger keeps them: the report's time-to-first-decision and SLA read them
+        conn.execute(
+            "UPDATE mentions SET (first_decision_id, first_at, first_view) = ("
+            " SELECT d.id, d.decided_at, d.view FROM decisions d"
+            " WHERE d.mention_id = mentions.id ORDER BY d.id LIMIT 1)"
         )
     return len(batch)
 

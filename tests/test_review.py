@@ -170,6 +170,41 @@ async def test_the_report_matches_an_independent_count(shift: Path) -> None:
     assert sum(r["met"] for r in report["SLA (first decision by the due time)"]) == met
 
 
+async def test_a_report_filtered_by_actor_counts_only_that_actors_rows(shift: Path) -> None:
+    """The report's other query plans (decision-only filters): checked the same way."""
+    decisions = rows(shift, "SELECT * FROM decisions ORDER BY id")
+    mentions = {r["id"]: r for r in rows(shift, "SELECT * FROM mentions")}
+    undone = {r["reverses_id"] for r in decisions if r["reverses_id"]}
+    async with await Store.open(shift, readonly=True, clock=lambda: FROZEN) as store:
+        report = (await store.report(Filters(actor="ana"))).as_dict()["sections"]
+    mine = [r for r in decisions if r["actor"] == "ana"]
+    logged = [r for r in mine if r["action"] not in ("note", "claim", "release")]
+    (ana,) = report["responders"]
+    assert (ana["actor"], ana["decisions"]) == ("ana", len(logged))
+    judged = [r for r in logged if r["suggestion_id"] and r["action"] != "undo"]
+    for outcome in ("accepted", "edited", "overridden"):
+        assert sum(row[outcome] for row in report["rules"]) == sum(
+            r["outcome"] == outcome for r in judged
+        )
+    assert sum(row["undone"] for row in report["rules"]) == sum(r["id"] in undone for r in judged)
+    first: dict[int, sqlite3.Row] = {}
+    for r in decisions:
+        if r["action"] not in ("note", "claim", "release", "undo"):
+            first.setdefault(r["mention_id"], r)
+    waits = [
+        (when(r["decided_at"]) - when(mentions[m]["received_at"])).total_seconds()
+        for m, r in first.items()
+        if r["actor"] == "ana"
+    ]
+    views = report["time to first decision per view"]
+    assert sum(v["mentions"] for v in views) == len(waits) > 0
+    if len(views) == 1:
+        assert (views[0]["median s"], views[0]["p90 s"]) == (
+            nearest_rank(waits, 0.5),
+            nearest_rank(waits, 0.9),
+        )
+
+
 async def test_export_with_the_same_filters_lists_the_rows_behind_a_figure(shift: Path) -> None:
     config = shift.parent / "ana.toml"
     out = cli(

@@ -118,8 +118,8 @@ async def _insert(
     status_after = state.status_at(now)
     sql = """
         INSERT INTO decisions (mention_id, actor, action, params, suggestion_id, outcome,
-            reverses_id, view, shown_at, decided_at, status_before, status_after)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *"""
+            reverses_id, view, shown_at, decided_at, status_before, status_after, rule)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *"""
     args = (
         intent.mention_id,
         who.actor,
@@ -133,6 +133,7 @@ async def _insert(
         iso(now),
         status_before,
         status_after,
+        f"{suggestion.playbook_id}/{suggestion.rule_id}" if suggestion else None,
     )
     async with db.execute(sql, args) as cur:
         row = await cur.fetchone()
@@ -140,8 +141,9 @@ async def _insert(
     await _write(db, intent.mention_id, state, now)
     if intent.action not in BOOKKEEPING and intent.action != "undo":
         await db.execute(
-            "UPDATE mentions SET first_decision_id = ? WHERE id = ? AND first_decision_id IS NULL",
-            (row["id"], intent.mention_id),
+            "UPDATE mentions SET first_decision_id = ?, first_at = ?, first_view = ?"
+            " WHERE id = ? AND first_decision_id IS NULL",
+            (row["id"], row["decided_at"], who.view or "(none)", intent.mention_id),
         )
     return decision_record(row)
 

@@ -69,10 +69,13 @@ async def build(dbs: Sequence[aiosqlite.Connection], f: Filters, now: datetime) 
     """Every section, from as few scans as possible, spread over the given connections
     (SQLite runs them in parallel)."""
     lanes: list[list[Callable[[aiosqlite.Connection], Awaitable[list[Section]]]]] = [
-        [lambda db: _first_decisions(db, f), lambda db: _volumes(db, f)],
+        [
+            lambda db: _volumes(db, f),
+            lambda db: _detection_latency(db, f),
+            lambda db: _first_decisions(db, f),
+        ],
         [
             lambda db: _decision_sections(db, f),
-            lambda db: _detection_latency(db, f),
             lambda db: _sla(db, f, now),
             lambda db: _deliveries(db, f),
         ],
@@ -131,6 +134,30 @@ async def _percentiles(
     ]
 
 
+async def _walked(
+    db: aiosqlite.Connection, value: str, group: str, where: str, args: Sequence[object]
+) -> list[list[Any]]:
+    """[*group, n, median, p90] of `value` per `group` (columns, nearest rank), where an
+    index orders `value` within each group and holds every filtered column: the k-th value is
+    a walk of k index entries (milliseconds at a million rows), not a sort of all of them."""
+    where = f"{value} IS NOT NULL AND {where}"
+    columns = group.split(", ")
+    same = " AND ".join(f"{c} = ?" for c in columns)
+    groups = await _rows(
+        db, f"SELECT {group}, count(*) FROM mentions m WHERE {where} GROUP BY {group}", args
+    )
+    out = []
+    for *g, n in sorted(groups, key=lambda row: [str(v) for v in row[:-1]]):
+        ranked = []
+        for k in ((n + 1) // 2, (9 * n + 9) // 10):
+            sql = f"""SELECT {value} FROM mentions m WHERE {same} AND {where}
+                      ORDER BY {value} LIMIT 1 OFFSET ?"""
+            [[x]] = await _rows(db, sql, [*g, *args, k - 1])
+            ranked.append(round(x, 1))
+        out.append([*g, n, *ranked])
+    return out
+
+
 async def _volumes(db: aiosqlite.Connection, f: Filters) -> list[Section]:
     where, args = f.mentions()
     hours = await _rows(
@@ -153,19 +180,29 @@ async def _volumes(db: aiosqlite.Connection, f: Filters) -> list[Section]:
 
 async def _detection_latency(db: aiosqlite.Connection, f: Filters) -> list[Section]:
     where, args = f.mentions()
-    value = SECONDS.format(a="m.received_at", b="m.published_at")
-    rows = await _percentiles(db, value, "m.source_name", "mentions m", where, args)
+    rows = await _walked(db, "m.latency_s", "m.source_name, m.source", where, args)
     return [
         Section(
             "detection latency (published to received) per source",
-            ["source", "mentions", "median s", "p90 s"],
+            ["source", "network", "mentions", "median s", "p90 s"],
             rows,
         )
     ]
 
 
 async def _first_decisions(db: aiosqlite.Connection, f: Filters) -> list[Section]:
-    """Time to first decision per view and per source, from one pass over the mentions."""
+    """Time to first decision per view and per source. The first decision's time and view
+    are on the mention, so without decision-only filters this is an index walk."""
+    if not f.narrows_decisions:
+        where, args = f.firsts()
+        return [
+            Section(
+                f"time to first decision per {by}",
+                [by, "mentions", "median s", "p90 s"],
+                await _walked(db, "m.first_wait_s", column, where, args),
+            )
+            for by, column in (("view", "m.first_view"), ("source", "m.source_name"))
+        ]
     mw, margs = f.mentions()
     dw, dargs = f.decisions()
     await db.execute("DROP TABLE IF EXISTS temp.firsts")
@@ -194,12 +231,11 @@ async def _sla(db: aiosqlite.Connection, f: Filters, now: datetime) -> list[Sect
     mw, args = f.mentions()
     sql = f"""
         SELECT m.source_name,
-               count(CASE WHEN d.decided_at <= m.sla_due_at THEN 1 END),
-               count(CASE WHEN d.decided_at > m.sla_due_at
-                            OR (d.id IS NULL AND m.sla_due_at < ?) THEN 1 END),
-               count(CASE WHEN d.id IS NULL AND m.sla_due_at >= ? THEN 1 END)
-        FROM mentions m LEFT JOIN decisions d ON d.id = m.first_decision_id
-        WHERE m.sla_due_at IS NOT NULL AND {mw} GROUP BY 1 ORDER BY 1"""
+               count(CASE WHEN m.first_at <= m.sla_due_at THEN 1 END),
+               count(CASE WHEN m.first_at > m.sla_due_at
+                            OR (m.first_at IS NULL AND m.sla_due_at < ?) THEN 1 END),
+               count(CASE WHEN m.first_at IS NULL AND m.sla_due_at >= ? THEN 1 END)
+        FROM mentions m WHERE m.sla_due_at IS NOT NULL AND {mw} GROUP BY 1 ORDER BY 1"""
     stamp = iso(now)
     rows = await _rows(db, sql, [stamp, stamp, *args])
     return [
@@ -210,20 +246,7 @@ async def _sla(db: aiosqlite.Connection, f: Filters, now: datetime) -> list[Sect
 async def _decision_sections(db: aiosqlite.Connection, f: Filters) -> list[Section]:
     """Responders, escalations, dismissals and per-rule outcomes, from one grouped scan of
     the selected decisions (a small cube), plus one of the suggestions for 'fired'."""
-    dw, args = f.decisions()
-    join = "JOIN mentions m ON m.id = d.mention_id" if f.source else ""
-    cube = await _rows(
-        db,
-        f"""
-        SELECT d.actor, d.action, d.outcome, s.playbook_id || '/' || s.rule_id,
-               CASE d.action WHEN 'escalate' THEN json_extract(d.params, '$.team') END,
-               CASE d.action WHEN 'dismiss' THEN json_extract(d.params, '$.reason') END,
-               EXISTS (SELECT 1 FROM decisions u WHERE u.reverses_id = d.id),
-               count(*), min(d.decided_at), max(d.decided_at)
-        FROM decisions d LEFT JOIN suggestions s ON s.id = d.suggestion_id {join}
-        WHERE d.{LOGGED} AND {dw} GROUP BY 1, 2, 3, 4, 5, 6, 7""",
-        args,
-    )
+    cube = await (_cube(db, f) if f.source is None and f.rule is None else _joined_cube(db, f))
     mw, margs = f.mentions()
     mjoin = "JOIN mentions m ON m.id = s.mention_id" if mw != "1" else ""
     fired = await _rows(
@@ -239,6 +262,58 @@ async def _decision_sections(db: aiosqlite.Connection, f: Filters) -> list[Secti
         _tally(cube, 5, "dismiss reasons", "reason"),
         _rules(cube, fired),
     ]
+
+
+CUBE_KEY = "actor, action, outcome, rule, team, reason"
+
+
+async def _cube(db: aiosqlite.Connection, f: Filters) -> list[list[Any]]:
+    """The decisions cube from the index that holds its columns, in the order it groups
+    them; the few undone decisions are counted apart (through their undos) and split off."""
+    dw, args = f.decisions(d="d")
+    totals = await _rows(
+        db,
+        f"""SELECT {CUBE_KEY}, count(*), min(decided_at), max(decided_at)
+            FROM decisions d INDEXED BY decisions_cube
+            WHERE d.{LOGGED} AND {dw} GROUP BY {CUBE_KEY}""",
+        args,
+    )
+    ow, oargs = f.decisions(d="o")
+    keyed = ", ".join(f"o.{k}" for k in CUBE_KEY.split(", "))
+    undone = {
+        tuple(row[:6]): row[6]
+        for row in await _rows(
+            db,
+            f"""SELECT {keyed}, count(*) FROM decisions u JOIN decisions o ON o.id = u.reverses_id
+                WHERE u.reverses_id IS NOT NULL AND o.{LOGGED} AND {ow} GROUP BY {keyed}""",
+            oargs,
+        )
+    }
+    cube = []
+    for *key, n, first, last in totals:
+        gone = undone.get(tuple(key), 0)
+        for flag, count in ((1, gone), (0, n - gone)):
+            if count:  # both halves keep the key's first and last: responders merge them
+                cube.append([*key, flag, count, first, last])
+    return cube
+
+
+async def _joined_cube(db: aiosqlite.Connection, f: Filters) -> list[list[Any]]:
+    """The cube when a filter needs the mention or the suggestion: one grouped scan."""
+    dw, args = f.decisions()
+    join = "JOIN mentions m ON m.id = d.mention_id" if f.source else ""
+    return await _rows(
+        db,
+        f"""
+        SELECT d.actor, d.action, d.outcome, s.playbook_id || '/' || s.rule_id,
+               CASE d.action WHEN 'escalate' THEN json_extract(d.params, '$.team') END,
+               CASE d.action WHEN 'dismiss' THEN json_extract(d.params, '$.reason') END,
+               EXISTS (SELECT 1 FROM decisions u WHERE u.reverses_id = d.id),
+               count(*), min(d.decided_at), max(d.decided_at)
+        FROM decisions d LEFT JOIN suggestions s ON s.id = d.suggestion_id {join}
+        WHERE d.{LOGGED} AND {dw} GROUP BY 1, 2, 3, 4, 5, 6, 7""",
+        args,
+    )
 
 
 def _responders(cube: list[list[Any]]) -> Section:

@@ -71,6 +71,14 @@ class Filters:
         where += self._source(m, args)
         return " AND ".join(where) or "1", args
 
+    def firsts(self, m: str = "m") -> tuple[str, list[object]]:
+        """SQL over mentions for their first decision (copied onto the mention): the time
+        range on arrival and on that decision, and the source."""
+        where, args = self._time(f"{m}.received_at")
+        decided, more = self._time(f"{m}.first_at")
+        where += [f"{m}.first_at IS NOT NULL", *decided, *self._source(m, more)]
+        return " AND ".join(where), [*args, *more]
+
     @property
     def narrows_decisions(self) -> bool:
         """Filters that only decisions have (a mention has no actor, view, rule or outcome)."""

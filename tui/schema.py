@@ -193,6 +193,43 @@ MIGRATIONS: tuple[str, ...] = (
         SELECT min(d.id) FROM decisions d WHERE d.mention_id = mentions.id
           AND d.action NOT IN ('note', 'claim', 'release', 'undo'));
     """,
+    # 9: what the report groups and ranks, kept where an index can serve it, so a report over
+    # a million decisions walks indexes instead of sorting whole tables. Seconds are virtual
+    # columns (the report's own formula); the first decision's time and view are copied onto
+    # the mention by the ledger; a decision keeps its rule (suggestions are not rewritten).
+    """
+    ALTER TABLE mentions ADD COLUMN latency_s REAL GENERATED ALWAYS AS (
+        (julianday(received_at) - julianday(published_at)) * 86400.0) VIRTUAL;
+    ALTER TABLE mentions ADD COLUMN first_at TEXT;
+    ALTER TABLE mentions ADD COLUMN first_view TEXT;
+    ALTER TABLE mentions ADD COLUMN first_wait_s REAL GENERATED ALWAYS AS (
+        (julianday(first_at) - julianday(received_at)) * 86400.0) VIRTUAL;
+    UPDATE mentions SET (first_at, first_view) = (
+        SELECT d.decided_at, coalesce(d.view, '(none)') FROM decisions d
+        WHERE d.id = mentions.first_decision_id) WHERE first_decision_id IS NOT NULL;
+    ALTER TABLE decisions ADD COLUMN rule TEXT;
+    ALTER TABLE decisions ADD COLUMN team TEXT GENERATED ALWAYS AS (
+        CASE action WHEN 'escalate' THEN json_extract(params, '$.team') END) VIRTUAL;
+    ALTER TABLE decisions ADD COLUMN reason TEXT GENERATED ALWAYS AS (
+        CASE action WHEN 'dismiss' THEN json_extract(params, '$.reason') END) VIRTUAL;
+    DROP TRIGGER decisions_append_only_update;
+    UPDATE decisions SET rule = (
+        SELECT s.playbook_id || '/' || s.rule_id FROM suggestions s
+        WHERE s.id = decisions.suggestion_id) WHERE suggestion_id IS NOT NULL;
+    CREATE TRIGGER decisions_append_only_update BEFORE UPDATE ON decisions
+    BEGIN SELECT RAISE(ABORT, 'decisions are append-only: log a reversing decision instead'); END;
+    CREATE INDEX mentions_latency ON mentions (source_name, source, latency_s, received_at);
+    CREATE INDEX mentions_first_view ON mentions
+        (first_view, first_wait_s, first_at, received_at, source_name, source)
+        WHERE first_at IS NOT NULL;
+    CREATE INDEX mentions_first_source ON mentions
+        (source_name, first_wait_s, first_at, received_at, source) WHERE first_at IS NOT NULL;
+    CREATE INDEX decisions_cube ON decisions
+        (actor, action, outcome, rule, team, reason, decided_at, view);
+    CREATE INDEX suggestions_rule ON suggestions (playbook_id, rule_id, rank);
+    CREATE INDEX mentions_sla ON mentions (source_name, sla_due_at, first_at, received_at, source)
+        WHERE sla_due_at IS NOT NULL;
+    """,
 )
 
 LATEST = len(MIGRATIONS)
