@@ -19,7 +19,7 @@ from pathlib import Path
 
 from bench.common import Result, table
 
-SUITES = ("rules", "ingest", "desk", "faults", "review")
+SUITES = ("rules", "ingest", "desk", "faults", "commit", "review")
 
 
 def run_suite(name: str, quick: bool) -> list[Result]:

@@ -1,8 +1,10 @@
 """One desk's worth of contested claim-and-decide traffic, run as its own process by the tests.
 
-    python -m tests.claim_worker DB SESSION ATTEMPTS SEED
+    python -m tests.claim_worker DB SESSION ATTEMPTS SEED [PAUSE_MS]
 
-Prints one JSON line: how many claims and decisions this desk got, and how many were refused.
+Prints one JSON line: how many claims and decisions this desk got, how many were refused, and
+how long each decision took to commit. PAUSE_MS is a responder's pause between attempts (a
+random one up to it); without it the desk never stops, far past any human's pace.
 """
 
 from __future__ import annotations
@@ -14,19 +16,24 @@ import random
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from tui.ledger import DecisionRefused, Who
 from tui.store import Store
 
 
-async def main(db: Path, session: str, attempts: int, seed: int) -> dict[str, float]:
+async def main(
+    db: Path, session: str, attempts: int, seed: int, pause_ms: float = 0
+) -> dict[str, Any]:
     rng = random.Random(seed)
     who = Who(actor=session, session=session, view="Inbox")
-    counts: dict[str, float] = {"claimed": 0, "claim_refused": 0, "decided": 0, "decide_refused": 0}
+    counts: dict[str, Any] = {"claimed": 0, "claim_refused": 0, "decided": 0, "decide_refused": 0}
     latencies: list[float] = []
     async with await Store.open(db) as store:
         ids = [int(i) for i in (await store.all_ids())]
         for _ in range(attempts):
+            if pause_ms:
+                await asyncio.sleep(rng.uniform(0, pause_ms) / 1000)
             mention_id = rng.choice(ids)
             try:
                 await store.claim(mention_id, who)
@@ -54,9 +61,11 @@ async def main(db: Path, session: str, attempts: int, seed: int) -> dict[str, fl
     latencies.sort()
     counts["p99_ms"] = round(latencies[int(len(latencies) * 0.99)] * 1000, 2) if latencies else 0
     counts["max_ms"] = round(latencies[-1] * 1000, 2) if latencies else 0
+    counts["commits_ms"] = [round(x * 1000, 3) for x in latencies]
     return counts
 
 
 if __name__ == "__main__":
     db, session, attempts, seed = sys.argv[1:5]
-    print(json.dumps(asyncio.run(main(Path(db), session, int(attempts), int(seed)))))
+    pause = float(sys.argv[5]) if len(sys.argv) > 5 else 0.0
+    print(json.dumps(asyncio.run(main(Path(db), session, int(attempts), int(seed), pause))))

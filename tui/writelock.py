@@ -6,7 +6,8 @@ grabbing it: with 8 desks and ingest on one file the measured decision-commit ta
 seconds (DESIGN §9: max 250 ms). A blocking `flock` on a file beside the database wakes a
 waiter the moment the holder lets go, so BEGIN IMMEDIATE then finds the database free. The
 kernel drops the lock when its process dies, kill -9 included. Where `flock` is missing
-(Windows) or the file cannot be made, writers fall back to SQLite's own waiting.
+(Windows), the file cannot be made, or TRIAGE_WRITE_LOCK=0 is set (a file system whose locks
+cannot be trusted; the benchmark's baseline), writers fall back to SQLite's own waiting.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ class WriteLock:
 
     @classmethod
     def beside(cls, db: Path) -> WriteLock | None:
-        if fcntl is None:
+        if fcntl is None or os.environ.get("TRIAGE_WRITE_LOCK") == "0":
             return None
         try:  # permissions as SQLite gives its -wal file: whoever may write the db may lock
             fd = os.open(db.with_name(db.name + SUFFIX), os.O_RDWR | os.O_CREAT, 0o666)
