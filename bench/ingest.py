@@ -20,6 +20,7 @@ from bench.common import Result
 from playbooks import Engine, bundled_dir, load_paths
 from sources.demo.source import sample
 from sources.jsonl import JsonlConfig, JsonlSource
+from tui import collector
 from tui.ingest import IngestRunner
 from tui.mention_rows import COLUMNS, to_row
 from tui.store import Store
@@ -41,6 +42,7 @@ async def ours(feed: Path, db: Path) -> tuple[float, float, float]:
     sys.setswitchinterval(0.001)  # as the desk sets it
     engine = Engine(load_paths([bundled_dir()]).playbooks)
     source = JsonlSource(JsonlConfig(name="feed", type="jsonl", path=feed))
+    collector.settle()  # as the desk does once started: the turns are the ones it would see
     lags: list[float] = []
     done = asyncio.Event()
 

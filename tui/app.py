@@ -8,7 +8,6 @@ intents and shows what the store answered, never claiming success before the com
 from __future__ import annotations
 
 import asyncio
-import gc
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -26,7 +25,7 @@ from textual.widgets import Footer, Input
 
 from playbooks.engine import Engine
 from sources.http import new_client
-from tui import deliver, dispatch
+from tui import collector, deliver, dispatch
 from tui import intents as intents_for
 from tui.dispatch import Dispatcher
 from tui.holders import session_id
@@ -178,8 +177,9 @@ class DeskApp(App[int]):
         self._data_version = await self.store.data_version()
         await self.reload(fresh=True)
         # What exists now (modules, widgets, caches) lives as long as the desk: keep it out of
-        # the collector's full passes, which otherwise stall a keypress for ~50 ms now and then.
-        gc.freeze()
+        # the collector's full passes, and run those ourselves (tui.collector says why).
+        collector.settle()
+        self.set_interval(collector.FULL_EVERY, collector.collect)
         self.set_interval(0.1, self._reload_if_dirty)  # coalesce arrivals: <= 10 reloads/s
         self.set_interval(1.0, self._tick)  # SLA clocks, counts and health by the second
         self.set_interval(OTHERS_POLL, self._watch_others)
@@ -202,7 +202,7 @@ class DeskApp(App[int]):
         self.screen.set_class(self.size.width < NARROW, "-narrow")
 
     async def on_unmount(self) -> None:
-        gc.unfreeze()  # whatever this desk kept alive may go now (tests run many desks)
+        collector.release()
         if not hasattr(self, "store"):
             return
         await self.store.release_session(self.who)  # claims go back at once, not at lease end
@@ -356,7 +356,7 @@ class DeskApp(App[int]):
     def _after_reload(self, ids: list[int], cost: float) -> None:
         if not self._frozen_after_load:  # the first whole view is loaded: freeze it too
             self._frozen_after_load = True
-            gc.freeze()
+            collector.settle()
         self.selected &= set(ids)
         self._reload_cost, self._last_reload = cost, time.monotonic()
         self.run_worker(self._recount(), group="counts", exclusive=True)
