@@ -3,8 +3,10 @@
     python -m tests.claim_worker DB SESSION ATTEMPTS SEED [PAUSE_MS]
 
 Prints one JSON line: how many claims and decisions this desk got, how many were refused, and
-how long each decision took to commit. PAUSE_MS is a responder's pause between attempts (a
-random one up to it); without it the desk never stops, far past any human's pace.
+how long each decision took to commit. The desks contend for the newest 16 mentions, looking
+again every 5000 attempts, as a team works the head of an incoming stream. PAUSE_MS is a
+responder's pause between attempts (a random one up to it); without it the desk never stops,
+far past any human's pace.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import asyncio
 import contextlib
 import json
 import random
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -20,6 +23,15 @@ from typing import Any
 
 from tui.ledger import DecisionRefused, Who
 from tui.store import Store
+
+HEAD = 16  # the desks contend for the newest mentions
+REFRESH = 5000  # attempts between two looks at what is newest
+
+
+def newest(db: Path) -> list[int]:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        rows = conn.execute("SELECT id FROM mentions ORDER BY id DESC LIMIT ?", (HEAD,))
+        return [row[0] for row in rows]
 
 
 async def main(
@@ -30,8 +42,10 @@ async def main(
     counts: dict[str, Any] = {"claimed": 0, "claim_refused": 0, "decided": 0, "decide_refused": 0}
     latencies: list[float] = []
     async with await Store.open(db) as store:
-        ids = [int(i) for i in (await store.all_ids())]
-        for _ in range(attempts):
+        ids: list[int] = []
+        for attempt in range(attempts):
+            if attempt % REFRESH == 0:  # desks work the head of the stream as it moves
+                ids = newest(db)
             if pause_ms:
                 await asyncio.sleep(rng.uniform(0, pause_ms) / 1000)
             mention_id = rng.choice(ids)
