@@ -82,6 +82,25 @@ def rows(db: Path, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         return conn.execute(sql, args).fetchall()
 
 
+def first_decisions(decisions: list[sqlite3.Row]) -> dict[int, sqlite3.Row]:
+    """Each mention's first real decision (not a note, claim, release or undo)."""
+    first: dict[int, sqlite3.Row] = {}
+    for r in decisions:
+        if r["action"] not in ("note", "claim", "release", "undo"):
+            first.setdefault(r["mention_id"], r)
+    return first
+
+
+def first_waits(
+    first: dict[int, sqlite3.Row], mentions: dict[int, sqlite3.Row], actor: str | None = None
+) -> list[float]:
+    return [
+        (when(r["decided_at"]) - when(mentions[m]["received_at"])).total_seconds()
+        for m, r in first.items()
+        if actor is None or r["actor"] == actor
+    ]
+
+
 def when(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
@@ -150,14 +169,8 @@ async def test_the_report_matches_an_independent_count(shift: Path) -> None:
         json.loads(r["params"])["reason"] for r in decisions if r["action"] == "dismiss"
     )
     # time to first decision per view: nearest-rank median and p90
-    first: dict[int, sqlite3.Row] = {}
-    for r in decisions:
-        if r["action"] not in ("note", "claim", "release", "undo"):
-            first.setdefault(r["mention_id"], r)
-    waits = [
-        (when(r["decided_at"]) - when(mentions[m]["received_at"])).total_seconds()
-        for m, r in first.items()
-    ]
+    first = first_decisions(decisions)
+    waits = first_waits(first, mentions)
     (view,) = report["time to first decision per view"]
     assert (view["mentions"], view["median s"], view["p90 s"]) == (
         len(waits),
@@ -187,15 +200,7 @@ async def test_a_report_filtered_by_actor_counts_only_that_actors_rows(shift: Pa
             r["outcome"] == outcome for r in judged
         )
     assert sum(row["undone"] for row in report["rules"]) == sum(r["id"] in undone for r in judged)
-    first: dict[int, sqlite3.Row] = {}
-    for r in decisions:
-        if r["action"] not in ("note", "claim", "release", "undo"):
-            first.setdefault(r["mention_id"], r)
-    waits = [
-        (when(r["decided_at"]) - when(mentions[m]["received_at"])).total_seconds()
-        for m, r in first.items()
-        if r["actor"] == "ana"
-    ]
+    waits = first_waits(first_decisions(decisions), mentions, actor="ana")
     views = report["time to first decision per view"]
     assert sum(v["mentions"] for v in views) == len(waits) > 0
     if len(views) == 1:
