@@ -4,7 +4,7 @@
 
 Prints one JSON line: how many claims and decisions this desk got, how many were refused, and
 how long each decision took to commit. The desks contend for the newest 16 mentions, looking
-again every 5000 attempts, as a team works the head of an incoming stream. PAUSE_MS is a
+again every 500 attempts, as a team works the head of an incoming stream. PAUSE_MS is a
 responder's pause between attempts (a random one up to it); without it the desk never stops,
 far past any human's pace.
 """
@@ -25,7 +25,7 @@ from tui.ledger import DecisionRefused, Who
 from tui.store import Store
 
 HEAD = 16  # the desks contend for the newest mentions
-REFRESH = 5000  # attempts between two looks at what is newest
+REFRESH = 500  # attempts between two looks at what is newest
 
 
 def newest(db: Path) -> list[int]:
