@@ -203,17 +203,13 @@ async def _first_decisions(db: aiosqlite.Connection, f: Filters) -> list[Section
             )
             for by, column in (("view", "m.first_view"), ("source", "m.source_name"))
         ]
-    mw, margs = f.mentions()
-    dw, dargs = f.decisions()
+    selected, args = selected_firsts(f)
     await db.execute("DROP TABLE IF EXISTS temp.firsts")
     await db.execute(
         f"""CREATE TEMP TABLE firsts AS
-            SELECT coalesce(d.view, '(none)') AS view, m.source_name AS source,
-                   {SECONDS.format(a="d.decided_at", b="m.received_at")} AS x
-            FROM mentions m JOIN decisions d ON d.id = m.first_decision_id
-            {"LEFT JOIN suggestions s ON s.id = d.suggestion_id" if f.rule else ""}
-            WHERE {mw} AND {dw}""",
-        (*margs, *dargs),
+            SELECT m.first_view AS view, m.source_name AS source, m.first_wait_s AS x
+            {selected}""",
+        args,
     )
     sections = [
         Section(
@@ -225,6 +221,19 @@ async def _first_decisions(db: aiosqlite.Connection, f: Filters) -> list[Section
     ]
     await db.execute("DROP TABLE temp.firsts")
     return sections
+
+
+def selected_firsts(f: Filters) -> tuple[str, list[object]]:
+    """`FROM ... WHERE ...` over the mentions (`m`) whose first decision `f` selects. That
+    decision's time and view are on the mention; its actor, view, outcome or rule need it."""
+    if not f.narrows_decisions:
+        where, args = f.firsts()
+        return f"FROM mentions m WHERE {where}", args
+    mw, margs = f.mentions()
+    dw, dargs = f.decisions()
+    rule = "LEFT JOIN suggestions s ON s.id = d.suggestion_id" if f.rule else ""
+    joined = f"FROM mentions m JOIN decisions d ON d.id = m.first_decision_id {rule}"
+    return f"{joined} WHERE {mw} AND {dw}", [*margs, *dargs]
 
 
 async def _sla(db: aiosqlite.Connection, f: Filters, now: datetime) -> list[Section]:
@@ -270,7 +279,7 @@ CUBE_KEY = "actor, action, outcome, rule, team, reason"
 async def _cube(db: aiosqlite.Connection, f: Filters) -> list[list[Any]]:
     """The decisions cube from the index that holds its columns, in the order it groups
     them; the few undone decisions are counted apart (through their undos) and split off."""
-    dw, args = f.decisions(d="d")
+    dw, args = f.decisions()
     totals = await _rows(
         db,
         f"""SELECT {CUBE_KEY}, count(*), min(decided_at), max(decided_at)

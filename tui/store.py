@@ -466,14 +466,9 @@ class Store:
 
     async def first_decision_waits(self, filters: Filters, limit: int = 200_000) -> list[float]:
         """Seconds from arrival to the first decision, per selected mention (for a plot)."""
-        mw, margs = filters.mentions()
-        dw, dargs = filters.decisions()
-        wait = report.SECONDS.format(a="d.decided_at", b="m.received_at")  # as the report
-        sql = f"""SELECT {wait}
-                  FROM mentions m JOIN decisions d ON d.id = m.first_decision_id
-                  LEFT JOIN suggestions s ON s.id = d.suggestion_id
-                  WHERE {mw} AND {dw} LIMIT ?"""
-        async with self._scanner.execute(sql, [*margs, *dargs, limit]) as cur:
+        selected, args = report.selected_firsts(filters)  # the mentions the report counts
+        sql = f"SELECT m.first_wait_s {selected} LIMIT ?"
+        async with self._scanner.execute(sql, [*args, limit]) as cur:
             return [float(row[0]) for row in await cur.fetchall()]
 
     async def report(self, filters: Filters) -> Report:
