@@ -11,7 +11,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any, Literal, TextIO
 
-from tui.mention_rows import json_text
+from tui.jsontext import json_text
 from tui.review import Filters
 from tui.store import Store
 

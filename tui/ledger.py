@@ -17,6 +17,7 @@ from typing import Any
 import aiosqlite
 
 from playbooks.model import parse_duration
+from tui.jsontext import dumps
 from tui.records import STATUS_AFTER, DecisionRecord, SuggestionRecord, outcome_of
 from tui.store_rows import decision_record, suggestion_record
 from tui.timefmt import iso, opt_iso, parse
@@ -124,7 +125,7 @@ async def _insert(
         intent.mention_id,
         who.actor,
         intent.action,
-        json.dumps(intent.params, ensure_ascii=False),
+        dumps(intent.params),
         suggestion.id if suggestion else None,
         outcome,
         reverses_id,
@@ -177,7 +178,7 @@ async def _write(db: aiosqlite.Connection, mention_id: int, state: _State, now: 
         "UPDATE mentions SET status = ?, tags = ?, assignee = ?, snoozed_until = ? WHERE id = ?",
         (
             status,
-            json.dumps(state.tags, ensure_ascii=False),
+            dumps(state.tags),
             state.assignee,
             opt_iso(state.snoozed_until) if status == "snoozed" else None,
             mention_id,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime
 from typing import Any, Protocol
 
 from sources.model import Author, Engagement, Mention
+from tui.jsontext import dumps, json_text
 from tui.timefmt import iso, opt_iso, opt_parse, parse
 
 COLUMNS = (
@@ -62,26 +62,6 @@ class RowLike(Protocol):
     def __getitem__(self, key: str, /) -> Any: ...
 
 
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-_LINE_BREAKS = re.compile("[\x85\u2028\u2029\x1c-\x1e\x0b\x0c]")
-
-
-def json_text(value: Any) -> str:
-    """JSON that is valid UTF-8 whatever it holds: readable, and escaped only where a value
-    holds what UTF-8 cannot (a lone surrogate from a `\\ud800` in a network's JSON), which
-    SQLite and a UTF-8 stdout would refuse."""
-    text = _json(value)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return json.dumps(value, ensure_ascii=True, separators=(",", ":"))
-    # Characters some readers take for line breaks (str.splitlines does): one record, one line.
-    return _LINE_BREAKS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-
-
 def to_row(mention: Mention, received_at: datetime) -> dict[str, Any]:
     author = mention.author
     return {
@@ -106,10 +86,10 @@ def to_row(mention: Mention, received_at: datetime) -> dict[str, Any]:
         "content_warning": mention.content_warning,
         "in_reply_to_id": mention.in_reply_to_id,
         "thread_id": mention.thread_id,
-        "hashtags": _json(list(mention.hashtags)),
-        "mentioned_handles": _json(list(mention.mentioned_handles)),
-        "links": _json(list(mention.links)),
-        "engagement": _json(mention.engagement.model_dump(exclude_none=True)),
+        "hashtags": dumps(list(mention.hashtags)),
+        "mentioned_handles": dumps(list(mention.mentioned_handles)),
+        "links": dumps(list(mention.links)),
+        "engagement": dumps(mention.engagement.model_dump(exclude_none=True)),
         "raw": json_text(mention.raw),
     }
 

@@ -18,6 +18,7 @@ from typing import Any
 import aiosqlite
 
 from tui.holders import holder_is_dead
+from tui.jsontext import dumps
 from tui.records import DecisionRecord, Entry
 from tui.timefmt import iso, opt_parse, parse
 
@@ -131,7 +132,7 @@ async def _insert(
             kind,
             target,
             route.channel,
-            json.dumps(payload, ensure_ascii=False),
+            dumps(payload),
             "dry_run" if route.dry_run else "pending",
             iso(now),
             iso(now),

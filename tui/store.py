@@ -26,6 +26,7 @@ from sources.contract import Health, ReplyTo
 from sources.model import Mention
 from tui import ledger, outbox, report, schema
 from tui.holders import holder_is_dead
+from tui.jsontext import dumps
 from tui.ledger import DecisionRefused as DecisionRefused
 from tui.ledger import Intent, Who
 from tui.mention_rows import COLUMNS, EDITABLE, from_row, to_row
@@ -69,13 +70,14 @@ class Prepared:
         row = to_row(self.mention, self.received)
         top = self.suggestions[0] if self.suggestions else None
         row["priority"] = top.priority if top else "normal"
-        row["tags"] = json.dumps(top.params.get("tags", []) if top else [], ensure_ascii=False)
-        row["sla_due_at"] = opt_iso(self.received + top.sla) if top and top.sla else None
+        row["tags"] = dumps(top.params.get("tags", []) if top else [])
+        row["sla_due_at"] = self.suggestion_rows[0][7] if top else None  # formatted once
         return row
 
     @cached_property
     def suggestion_rows(self) -> list[tuple[Any, ...]]:
         """Each suggestion's columns after mention_id."""
+        created = iso(self.received)
         return [
             (
                 rank,
@@ -83,12 +85,12 @@ class Prepared:
                 s.playbook_version,
                 s.rule_id,
                 s.action,
-                json.dumps(s.params, ensure_ascii=False),
+                dumps(s.params),
                 s.priority,
                 opt_iso(self.received + s.sla) if s.sla else None,
                 s.why,
                 s.score,
-                iso(self.received),
+                created,
             )
             for rank, s in enumerate(self.suggestions)
         ]
