@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -41,6 +40,7 @@ from sources.http import (
     parse_time,
     worst,
 )
+from sources.jsondecode import loads
 from sources.model import Author, Delete, Engagement, Mention, MentionEvent, Upsert
 from sources.seen import BoundedSet
 from sources.window import Window
@@ -227,7 +227,7 @@ class BlueskySource(HttpSource[BlueskyConfig], Replies):
         """A post that matches the query becomes an upsert, the deletion of a post we
         delivered a delete; everything else only moves the cursor."""
         try:
-            event = json.loads(message)
+            event = loads(message)
             stamp = int(event["time_us"]) / 1_000_000
             did = str(event["did"])
         except (ValueError, KeyError, TypeError) as exc:

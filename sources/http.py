@@ -35,6 +35,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, SecretStr
 
 from sources.backoff import Backoff
 from sources.contract import HealthState, Source, SourceConfig
+from sources.jsondecode import loads
 from sources.model import MentionEvent, Upsert
 from sources.ratelimit import retry_at
 from sources.sanitize import clean_line
@@ -443,16 +444,6 @@ SEVERITY = [
 def worst(failures: list[Failure]) -> Failure:
     """The failure to report when several feeds of one source failed in a round."""
     return min(failures, key=lambda f: SEVERITY.index(f.state) if f.state in SEVERITY else 99)
-
-
-def loads(content: bytes) -> Any:
-    """JSON from a body. Bytes that are not UTF-8 (a broken post on the server's side) become
-    U+FFFD instead of failing the whole page, and every later page with it."""
-    try:
-        text = content.decode("utf-8")
-    except UnicodeDecodeError:
-        text = content.decode("utf-8", errors="replace")
-    return json.loads(text)
 
 
 def json_or_none(reply: Reply) -> Any:

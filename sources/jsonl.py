@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, ValidationError
 
 from sources.contract import HealthState, Source, SourceConfig
+from sources.jsondecode import loads
 from sources.model import Mention, MentionEvent, Upsert
 
 CHUNK = 1 << 16
@@ -109,7 +110,7 @@ class JsonlSource(Source[JsonlConfig]):
     def _parse(self, line: bytes, lineno: int) -> Mention | None:
         where = f"{self.config.path}:{lineno}"
         try:
-            data = json.loads(line.decode("utf-8", errors="replace"))
+            data = loads(line)
         except json.JSONDecodeError as exc:
             self.health.record_malformed(f"{where}: not JSON: {exc.msg} at column {exc.colno}")
             return None
@@ -129,7 +130,8 @@ class JsonlSource(Source[JsonlConfig]):
     def _defaults(self, data: dict[str, Any]) -> dict[str, Any]:
         data.setdefault("source", "jsonl")
         data.setdefault("source_name", self.config.name)
-        data.setdefault("created_at", self.clock().isoformat())
+        if "created_at" not in data:
+            data["created_at"] = self.clock().isoformat()
         if "raw" not in data:
             data["raw"] = {k: v for k, v in data.items() if k != "raw"}
         return data

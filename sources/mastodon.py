@@ -12,7 +12,6 @@ is not mistaken for "nobody posted".
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from functools import partial
@@ -35,6 +34,7 @@ from sources.http import (
     transport_words,
     worst,
 )
+from sources.jsondecode import loads
 from sources.model import Author, Delete, Engagement, Mention, MentionEvent, Upsert
 from sources.sse import HEARTBEAT, server_events
 
@@ -345,7 +345,7 @@ class MastodonSource(HttpSource[MastodonConfig], Replies):
         if name not in {"update", "status.update", "notification"}:
             return []  # filters_changed, announcements...
         try:
-            payload = json.loads(data)
+            payload = loads(data)
         except ValueError as exc:
             self.skip_malformed(what, exc)
             return []
