@@ -34,6 +34,7 @@ from tui.app import FOREVER, DeskApp
 from tui.mention_rows import COLUMNS, to_row
 from tui.settings import load
 from tui.store import Store
+from tui.timefmt import iso
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 SIZE = (120, 40)
@@ -61,7 +62,7 @@ async def build_db(path: Path, count: int) -> None:
                 m, top = base[i % len(base)], tops[i % len(base)]
                 received = NOW - timedelta(seconds=count - i)
                 row = to_row(m.model_copy(update={"native_id": f"b{i}"}), received)
-                row["received_at"] = received.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+                row["received_at"] = iso(received)
                 rows.append([*(row[c] for c in COLUMNS), top.priority, "[]"])
                 suggestions.append(
                     (

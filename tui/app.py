@@ -343,8 +343,9 @@ class DeskApp(App[int]):
             self.queue.reload(first)
             if len(first) < FIRST_WINDOW:
                 self._after_reload(first, 0.0)
-            else:  # the rest in the background: the desk answers keys meanwhile
-                self.run_worker(self.reload(), group="reload", exclusive=True)
+            else:  # the rest in the background once this screenful is drawn: loading it
+                # takes the GIL in turns with the first frame, and the desk answers keys meanwhile
+                self.call_after_refresh(self._reload_rest)
             return
         started = time.monotonic()
         ids = await self.store.queue_ids(query, narrow)
@@ -352,6 +353,9 @@ class DeskApp(App[int]):
             return
         self.queue.reload(ids)
         self._after_reload(ids, time.monotonic() - started)
+
+    def _reload_rest(self) -> None:
+        self.run_worker(self.reload(), group="reload", exclusive=True)
 
     def _after_reload(self, ids: list[int], cost: float) -> None:
         if not self._frozen_after_load:  # the first whole view is loaded: freeze it too
