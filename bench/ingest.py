@@ -1,6 +1,6 @@
 """Ingest: mentions/s through sanitise + playbooks + store, and the event loop meanwhile.
 
-Ours: the IngestRunner reading a JSONL file as fast as it can (batches of 500, rules in a worker
+Ours: the IngestRunner reading a JSONL file as fast as it can (batches of 200, rules in a worker
 thread, one transaction per batch). Baseline: raw `sqlite3.executemany` of the same rows into the
 same schema: the storage limit, with no parsing, sanitising or rules. The loop-lag probe sleeps
 2 ms in a loop beside the runner and records how late it wakes: the longest turn another task
