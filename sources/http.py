@@ -153,8 +153,9 @@ def new_client() -> httpx.AsyncClient:
 
 @asynccontextmanager
 async def shared_client(sources: Iterable[Source[Any]]) -> AsyncIterator[httpx.AsyncClient]:
-    """One client (one connection pool) for every HTTP source of this process."""
-    client = new_client()
+    """One client (one connection pool) for every HTTP source of this process. It is made in
+    a thread: loading the TLS roots takes ~20 ms, which would stall a desk's event loop."""
+    client = await asyncio.to_thread(new_client)
     http_sources = [s for s in sources if isinstance(s, HttpSource)]
     for source in http_sources:
         source.client = client
@@ -164,6 +165,10 @@ async def shared_client(sources: Iterable[Source[Any]]) -> AsyncIterator[httpx.A
         for source in http_sources:
             source.client = None
         await client.aclose()
+
+
+def fetches_http(sources: Iterable[Source[Any]]) -> bool:
+    return any(isinstance(s, HttpSource) for s in sources)
 
 
 def decode_cursor(cursor: str | None) -> dict[str, Any]:

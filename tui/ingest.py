@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from playbooks.engine import Engine
 from sources.contract import HealthState, Source
-from sources.http import shared_client
+from sources.http import fetches_http, shared_client
 from sources.model import Delete, MentionEvent, Upsert
 from sources.sanitize import sanitize_mention
 from tui.holders import session_id
@@ -63,7 +64,10 @@ class IngestRunner:
 
     async def run(self, *, once: bool = False) -> None:
         """Run every source; with `once`, return when each has delivered what it has now."""
-        async with shared_client(self.sources):  # one connection pool for every HTTP source
+        # One connection pool for every HTTP source, and none without them (closing even an
+        # unused one imports anyio's backend on the loop: a 20 ms turn).
+        pool = shared_client(self.sources) if fetches_http(self.sources) else nullcontext()
+        async with pool:
             await self._run(once)
 
     async def _run(self, once: bool) -> None:
