@@ -13,8 +13,12 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import contextlib
+import functools
+import importlib
 import json
 import os
+import ssl
 from collections.abc import (
     AsyncIterator,
     Awaitable,
@@ -144,6 +148,7 @@ class Reply:
 def new_client() -> httpx.AsyncClient:
     # Connect fast or fail; a read may be slow (streams send a heartbeat every ~15 s).
     return httpx.AsyncClient(
+        verify=_tls(),
         timeout=httpx.Timeout(10.0, read=60.0),
         headers={"User-Agent": USER_AGENT},
         follow_redirects=True,
@@ -151,11 +156,31 @@ def new_client() -> httpx.AsyncClient:
     )
 
 
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """One TLS context for every client (as httpx makes it, SSL_CERT_FILE and all): loading
+    the CA roots takes ~20 ms, which each new client paid on the event loop."""
+    return httpx.create_ssl_context()
+
+
+async def warm_up() -> None:
+    """Do in a thread what a process's first client and first request would do on the event
+    loop, ~20 ms each: load the TLS roots, import httpcore and anyio's asyncio backend."""
+    await asyncio.to_thread(_warm)
+
+
+@functools.cache
+def _warm() -> None:
+    new_client()
+    with contextlib.suppress(ImportError):  # only a warm-up: a later anyio may move it
+        importlib.import_module("anyio._backends._asyncio")
+
+
 @asynccontextmanager
 async def shared_client(sources: Iterable[Source[Any]]) -> AsyncIterator[httpx.AsyncClient]:
-    """One client (one connection pool) for every HTTP source of this process. It is made in
-    a thread: loading the TLS roots takes ~20 ms, which would stall a desk's event loop."""
-    client = await asyncio.to_thread(new_client)
+    """One client (one connection pool) for every HTTP source of this process."""
+    await warm_up()
+    client = new_client()
     http_sources = [s for s in sources if isinstance(s, HttpSource)]
     for source in http_sources:
         source.client = client

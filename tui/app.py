@@ -24,7 +24,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input
 
 from playbooks.engine import Engine
-from sources.http import new_client
+from sources.http import new_client, warm_up
 from tui import collector, deliver, dispatch
 from tui import intents as intents_for
 from tui.dispatch import Dispatcher
@@ -367,6 +367,7 @@ class DeskApp(App[int]):
 
     async def _deliver(self) -> None:
         """Send replies and escalations as they are decided (and any left from before)."""
+        await warm_up()
         async with new_client() as client:
             self.dispatcher = dispatch.from_settings(self.loaded, self.store, client)
             self.dispatcher.on_change = self._delivery_changed
