@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from rich.segment import Segment
+from textual.pilot import Pilot
 
 from playbooks import Engine
 from sources.model import Author
-from tests.conftest import FROZEN, demo_mentions
-from tests.desk import desk, modal, seed, settings_for
+from tests.conftest import FROZEN, demo_mentions, ingest
+from tests.desk import desk, modal, seed, settings_for, settle
 from tui.app import DeskApp
 from tui.store import Store
 from tui.widgets.detail import DetailPane
@@ -273,3 +275,64 @@ async def test_playbooks_hot_reload_survives_a_bad_edit(
         assert app.engine is not before
         [suggestion] = app.engine.suggest(demo_mentions(1)[0])
         assert suggestion.params["tags"] == ["second"]
+
+
+async def _until(pilot: Pilot[int], done: Callable[[], bool], limit: float = 5.0) -> None:
+    for _ in range(int(limit / 0.05)):
+        if done():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("the desk did not get there in time")
+
+
+async def test_a_long_post_scrolls_by_keys_and_keeps_its_place_while_others_write(
+    tmp_path: Path, engine: Engine
+) -> None:
+    base, other = demo_mentions(2)
+    paragraphs = (f"Paragraph {n}: sync fails since the update." for n in range(1, 60))
+    long = base.model_copy(update={"text": "\n\n".join(paragraphs)})
+    app = await desk(tmp_path, engine, mentions=[long, other])
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        with sqlite3.connect(app.settings.db) as db:
+            [(long_id,)] = db.execute("SELECT id FROM mentions WHERE text LIKE 'Paragraph 1:%'")
+        if app.model.id_at(app.queue.cursor) != long_id:
+            await pilot.press("j")
+            await settle(pilot)
+        detail = app.query_one(DetailPane)
+        await pilot.press("J", "J")
+        await pilot.pause()
+        place = detail.scroll_y
+        assert place > 0
+        # Another desk notes on this very mention: the pane shows the note, the reader stays.
+        async with await Store.open(app.settings.db, clock=lambda: FROZEN) as store:
+            await store.decide(long_id, actor="sam", action="note", params={"text": "on it"})
+        await _until(pilot, lambda: "on it" in _detail_text(app))
+        assert detail.scroll_y == place
+        await pilot.press("K")
+        await pilot.pause()
+        assert 0 < detail.scroll_y < place
+        await pilot.press("j" if app.model.ids[0] == long_id else "k")  # the other mention
+        await _until(pilot, lambda: "Paragraph 1:" not in _detail_text(app))
+        assert detail.scroll_y == 0
+
+
+async def test_arrivals_grow_the_queue_to_its_new_end(tmp_path: Path, engine: Engine) -> None:
+    """Arrivals resize the list without laying out the screen: the scrollbar and the scroll
+    limits still follow, so `G` reaches and shows the last of them."""
+    everything = demo_mentions(70)
+    app = await desk(tmp_path, engine, mentions=everything[:40])
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        queue = app.query_one(QueueList)
+        assert len(app.model) == 40 and queue.virtual_size.height == 40
+        async with await Store.open(app.settings.db, clock=lambda: FROZEN) as store:
+            await ingest(store, engine, everything[40:])
+        await _until(pilot, lambda: len(app.model) == 70)
+        assert queue.virtual_size.height == 70
+        assert queue.vertical_scrollbar.window_virtual_size == 70
+        await pilot.press("G")
+        await pilot.pause()
+        assert queue.cursor == 69
+        assert queue.scroll_y == queue.max_scroll_y > 0
+        assert queue.scroll_y <= 69 < queue.scroll_y + queue.scrollable_content_region.height

@@ -89,6 +89,8 @@ class DeskApp(App[int]):
         Binding("escape", "clear", "Clear", id="clear", show=False),
         Binding("slash", "filter", "Filter", id="filter"),
         Binding("o", "open_link", "Open link", id="open", show=False),
+        Binding("J,shift+down", "scroll_detail(1)", "Detail down", id="detail_down", show=False),
+        Binding("K,shift+up", "scroll_detail(-1)", "Detail up", id="detail_up", show=False),
         Binding("left_square_bracket", "cycle_view(-1)", "Prev view", id="prev_view", show=False),
         Binding("right_square_bracket", "cycle_view(1)", "Next view", id="next_view", show=False),
         *(
@@ -780,6 +782,11 @@ class DeskApp(App[int]):
             return
         self.open_url(detail.mention.url)
         self.notify(f"Opening {detail.mention.url}", markup=False)
+
+    def action_scroll_detail(self, direction: int) -> None:
+        """Read a long post without the mouse: half the pane at a time."""
+        step = max(1, self.detail.scrollable_content_region.height // 2)
+        self.detail.scroll_relative(y=direction * step, animate=False)
 
     # -- views and help ----------------------------------------------------------------
 

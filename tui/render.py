@@ -16,7 +16,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.content import Content
 
-from sources.sanitize import strip_controls
+from sources.sanitize import clean_line, strip_controls
 from tui.records import Detail, QueueRow
 from tui.timefmt import short_duration
 
@@ -180,8 +180,14 @@ def _history_parts(detail: Detail) -> list[str | tuple[str, str]]:
     parts: list[str | tuple[str, str]] = [("\nHistory\n", "bold $accent")]
     for d in detail.decisions:
         how = f" ({d.outcome})" if d.outcome else ""
+        said = d.params.get("text") if d.action == "note" else None
+        note = f": {clean_line(said)}" if isinstance(said, str) else ""
         parts.append(
-            (f"  {d.decided_at:%H:%M:%S} {safe(d.actor)}: {d.action}{how} → {d.status_after}\n", "")
+            (
+                f"  {d.decided_at:%H:%M:%S} {safe(d.actor)}: {d.action}{how} → {d.status_after}"
+                f"{note}\n",
+                "",
+            )
         )
     return parts
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from textual.containers import VerticalScroll
 from textual.content import Content
@@ -18,13 +19,26 @@ class DetailPane(VerticalScroll, can_focus=False):
     DetailPane > #detail-body { width: 1fr; }
     """
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._shown: tuple[int | None, Content] = (None, Content("Nothing selected."))
+
     def compose(self):  # type: ignore[no-untyped-def]
-        yield Static(Content("Nothing selected."), id="detail-body")
+        yield Static(self._shown[1], id="detail-body")
 
     def show(self, detail: Detail | None, now: datetime) -> None:
-        body = self.query_one("#detail-body", Static)
+        """Shown again after every write to the database (another desk's, or ingest's), so
+        an unchanged pane is left alone: no layout of the screen, and a reader scrolled down
+        a long post keeps their place. A different mention starts at its top."""
+        shown: tuple[int | None, Content]
         if detail is None:
-            body.update(Content("The queue is empty. New mentions appear here as they arrive."))
+            shown = (None, Content("The queue is empty. New mentions appear here as they arrive."))
         else:
-            body.update(render.detail_content(detail, now))
-        self.scroll_home(animate=False)
+            shown = (detail.id, render.detail_content(detail, now))
+        (was_id, was), (mention_id, content) = self._shown, shown
+        if mention_id == was_id and content.plain == was.plain and content.spans == was.spans:
+            return
+        self._shown = shown
+        self.query_one("#detail-body", Static).update(content)
+        if mention_id != was_id:
+            self.scroll_home(animate=False)

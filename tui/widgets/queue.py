@@ -116,9 +116,22 @@ class QueueList(ScrollView, can_focus=True):
             # stays on its mention, and the status bar says "N new" instead of jumping.
             self.new_above += sum(1 for i in ids[:top] if i not in before)
         self._requested &= set(ids)
-        self.virtual_size = Size(0, len(ids))
+        self._resize_virtual(len(ids))
         self.cursor = cursor
         self.refresh()
+
+    def _resize_virtual(self, rows: int) -> None:
+        """Setting `virtual_size` lays out the whole screen (10-20 ms with the detail pane),
+        and arrivals change it several times a second. Unless the scrollbar appears or goes,
+        only the scrollbar and the scroll limits need to know, as Textual itself does it when
+        a size changes without a layout (`Widget._size_updated`)."""
+        size = Size(0, rows)
+        height = self.scrollable_content_region.height
+        if not self.is_mounted or (rows > height) != (self.virtual_size.height > height):
+            self.virtual_size = size
+            return
+        self.set_reactive(QueueList.virtual_size, size)
+        self._scroll_update(size)
 
     def tick(self) -> None:
         """Once a second: redraw only the lines whose SLA clock now reads differently."""
@@ -188,9 +201,8 @@ class QueueList(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         index = int(self.scroll_y) + y
         width = self.scrollable_content_region.width
-        base = self.rich_style
         if index >= len(self.model):
-            return Strip.blank(width, base)
+            return Strip.blank(width, self.rich_style)
         row = self.model.row_at(index)
         if row is None:
             # Drawing runs in the screen's context; a message posted from here would carry
