@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -336,3 +337,30 @@ async def test_arrivals_grow_the_queue_to_its_new_end(tmp_path: Path, engine: En
         assert queue.cursor == 69
         assert queue.scroll_y == queue.max_scroll_y > 0
         assert queue.scroll_y <= 69 < queue.scroll_y + queue.scrollable_content_region.height
+
+
+async def test_arrivals_above_the_screen_leave_the_cursor_and_say_how_many(
+    tmp_path: Path, engine: Engine
+) -> None:
+    everything = demo_mentions(120)
+    app = await desk(tmp_path, engine, mentions=everything[:40])
+    urgent = [
+        m.model_copy(update={"received_at": FROZEN - timedelta(days=1)})  # first in the Inbox
+        for m in everything[40:]
+        if engine.suggest(m)[0].priority == "urgent"
+    ][:5]
+    assert len(urgent) == 5
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        queue = app.query_one(QueueList)
+        await pilot.press("G")
+        await settle(pilot)
+        assert queue.scroll_y > 0
+        on = app.model.id_at(queue.cursor)
+        async with await Store.open(app.settings.db, clock=lambda: FROZEN) as store:
+            await ingest(store, engine, urgent)
+        await _until(pilot, lambda: len(app.model) == 45)
+        await settle(pilot)
+        assert app.model.id_at(queue.cursor) == on
+        assert queue.new_above == 5
+        assert "↑ 5 new" in str(app.query_one("#status").render())

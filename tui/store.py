@@ -312,8 +312,10 @@ class Store:
             sql += f" LIMIT {int(limit)}"
         db = self._reader if limit is not None else self._scanner
         async with db.execute(sql, args) as cur:
-            cur.row_factory = None  # plain tuples: far cheaper than Row objects for many rows
-            return [row[0] for row in await cur.fetchall()]
+            # Each row becomes its id in the connection's thread: a million of them unpacked
+            # on the event loop took ~40 ms.
+            cur.row_factory = _first_column  # type: ignore[assignment]  # any callable works
+            return await cur.fetchall()  # type: ignore[return-value]
 
     async def still_in(self, query: Query, narrow: Query | None, ids: Sequence[int]) -> set[int]:
         """Which of `ids` the view (and filter) still shows: cheap, by primary key."""
@@ -771,6 +773,10 @@ def _statements(script: str) -> list[str]:
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _first_column(_cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Any:
+    return row[0]
 
 
 async def _ids_for(

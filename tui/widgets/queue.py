@@ -105,18 +105,26 @@ class QueueList(ScrollView, can_focus=True):
 
     # -- model changes -----------------------------------------------------------------
 
-    def reload(self, ids: list[int]) -> None:
-        """A new ordering from the store; keeps the cursor on its mention."""
-        before = set(self.model.ids)
+    def reload(self, ids: list[int], members: set[int] | None = None) -> None:
+        """A new ordering from the store (`members`: its set, if built off the loop); keeps
+        the cursor on its mention."""
+        before = self.model.members
         top_id = self.model.id_at(int(self.scroll_y))
-        cursor = self.model.replace(ids, self.cursor)
-        self._clocks = {k: v for k, v in self._clocks.items() if k in self.model}
+        cursor = self.model.replace(ids, self.cursor, members)
         if before and top_id is not None and (top := self.model.index_of(top_id)) is not None:
             # Count arrivals that landed above what the responder is looking at; the cursor
             # stays on its mention, and the status bar says "N new" instead of jumping.
-            self.new_above += sum(1 for i in ids[:top] if i not in before)
-        self._requested &= set(ids)
-        self._resize_virtual(len(ids))
+            self.new_above += top - sum(map(before.__contains__, ids[:top]))
+        self._changed(cursor)
+
+    def drop(self, gone: set[int]) -> None:
+        """Mentions that left the view (decided, here or on another desk)."""
+        self._changed(self.model.remove(gone, self.cursor))
+
+    def _changed(self, cursor: int) -> None:
+        self._clocks = {k: v for k, v in self._clocks.items() if k in self.model}
+        self._requested = {i for i in self._requested if i in self.model}
+        self._resize_virtual(len(self.model))
         self.cursor = cursor
         self.refresh()
 
