@@ -12,11 +12,6 @@ from __future__ import annotations
 import gc
 
 FULL_EVERY = 60.0  # seconds between the desk's own full collections
-# A young collection runs when this many more container objects exist than were freed. An
-# ingest batch keeps ~10k alive for a moment, then reference counting frees them: at the
-# default 700, 30k mentions set off ~1,100 young and ~100 middle collections (~300 ms in all,
-# middle ones up to 5-7 ms); at 10k, two (~10 ms). Measured with gc.callbacks around bench.ingest.
-YOUNG = 10_000
 _NEVER = 1 << 30  # a threshold the third generation never reaches
 _DEFAULT = gc.get_threshold()
 
@@ -25,8 +20,8 @@ def settle() -> None:
     """Call when start-up (or a first big load) is done: what exists now lives as long as the
     desk. Calling it again freezes what was made since."""
     gc.freeze()
-    _, middle, _ = _DEFAULT
-    gc.set_threshold(YOUNG, middle, _NEVER)
+    young, middle, _ = _DEFAULT
+    gc.set_threshold(young, middle, _NEVER)
 
 
 def release() -> None:
