@@ -394,13 +394,19 @@ class DeskApp(App[int]):
 
     async def _drop_decided(self, ids: list[int]) -> None:
         """Mentions a decision moved out of the view leave at once, even when a full reload
-        of a huge view is still some way off; the rest of `ids` are redrawn from the store."""
+        of a huge view is still some way off; the rest of `ids` are read again and redrawn
+        if their lines changed (a claim, a status). This runs after every write to the
+        database, this desk's own ingest included, which changes none of them."""
         query, narrow = self._queries()
         kept = await self.store.still_in(query, narrow, ids)
-        gone = set(ids) - kept
-        if gone and self.queue.is_attached:
+        rows = await self.store.queue_rows(list(kept))
+        if not self.queue.is_attached:  # the desk closed meanwhile
+            return
+        if gone := set(ids) - kept:
             self.queue.drop(gone)
-        self.model.forget(ids)
+        if any(self.model.row(i) != row for i, row in rows.items()):
+            self.model.update(rows)
+            self.queue.rows_arrived()
         self._dirty = True
 
     async def _update_status(self) -> None:

@@ -70,7 +70,8 @@ class QueueList(ScrollView, can_focus=True):
     QueueList > .queue--placeholder { color: $text-disabled; }
     """
 
-    cursor: reactive[int] = reactive(0, always_update=True)
+    # No repaint of its own: watch_cursor redraws the two lines that change (a scroll, all).
+    cursor: reactive[int] = reactive(0, always_update=True, repaint=False)
 
     class Highlighted(Message):
         """The cursor is on a different mention (or on none: `mention_id` None)."""
@@ -108,25 +109,31 @@ class QueueList(ScrollView, can_focus=True):
     def reload(self, ids: list[int], members: set[int] | None = None) -> None:
         """A new ordering from the store (`members`: its set, if built off the loop); keeps
         the cursor on its mention."""
-        before = self.model.members
+        before, shown = self.model.members, self._shown()
         top_id = self.model.id_at(int(self.scroll_y))
         cursor = self.model.replace(ids, self.cursor, members)
         if before and top_id is not None and (top := self.model.index_of(top_id)) is not None:
             # Count arrivals that landed above what the responder is looking at; the cursor
             # stays on its mention, and the status bar says "N new" instead of jumping.
             self.new_above += top - sum(map(before.__contains__, ids[:top]))
-        self._changed(cursor)
+        self._changed(cursor, shown)
 
     def drop(self, gone: set[int]) -> None:
         """Mentions that left the view (decided, here or on another desk)."""
-        self._changed(self.model.remove(gone, self.cursor))
+        shown = self._shown()
+        self._changed(self.model.remove(gone, self.cursor), shown)
 
-    def _changed(self, cursor: int) -> None:
+    def _shown(self) -> list[int]:
+        top = int(self.scroll_y)
+        return self.model.ids[top : top + self.size.height]
+
+    def _changed(self, cursor: int, shown: list[int]) -> None:
         self._clocks = {k: v for k, v in self._clocks.items() if k in self.model}
         self._requested = {i for i in self._requested if i in self.model}
         self._resize_virtual(len(self.model))
-        self.cursor = cursor
-        self.refresh()
+        self.cursor = cursor  # redraws the cursor's lines
+        if self._shown() != shown:  # arrivals below the screen need no frame of their own
+            self.refresh()
 
     def _resize_virtual(self, rows: int) -> None:
         """Setting `virtual_size` lays out the whole screen (10-20 ms with the detail pane),
