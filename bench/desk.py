@@ -125,6 +125,23 @@ async def _keys(
     return samples
 
 
+async def _accepts(app: DeskApp, clock: FrameClock, count: int = 9) -> list[float]:
+    """Seconds from `a` until the first frame drawn without the accepted mention: the
+    commit, the mention leaving the view and the redraw."""
+    samples = []
+    for _ in range(count):
+        before = len(app.model)
+        start = time.perf_counter()
+        app.post_message(events.Key("a", None))
+        while len(app.model) == before:
+            await asyncio.sleep(0.0005)
+        clock.frame.clear()
+        await asyncio.wait_for(clock.frame.wait(), 5.0)
+        samples.append(clock.last - start)
+        await _settle(app)
+    return samples
+
+
 def _isolated(which: str, db: Path, tmp: Path, *extra: str) -> dict[str, float]:
     """One measurement in a fresh process: a run is not slowed by what earlier runs left."""
     out = subprocess.run(
@@ -173,6 +190,7 @@ async def ours(db: Path, tmp: Path, sources: str | None = None) -> dict[str, flo
         await _settle(app)  # the rest of the view loads in the background first
         # With live sources, keys are spread over ~10 s so they meet many fetch rounds.
         samples = await (_keys(app, clock, "j", 80, 0.15) if sources else _keys(app, clock, "j"))
+        accepts = [] if sources else await _accepts(app, clock)
         switch_start = time.perf_counter()
         await app.action_switch_view(len(app.views) - 1)  # All, newest first
         while app.model.row_at(0) is None:
@@ -183,6 +201,7 @@ async def ours(db: Path, tmp: Path, sources: str | None = None) -> dict[str, flo
         "p50": _p(samples, 0.5),
         "p95": _p(samples, 0.95),
         "switch": switch * 1000,
+        "accept": _p(accepts, 0.5) if accepts else float("nan"),
     }
 
 
@@ -269,6 +288,17 @@ def run(tmp: Path, quick: bool) -> list[Result]:
                 theirs["first"] if theirs else float("nan"),
                 f"<= {first_budget} ms",
                 mine["first"] <= first_budget,
+            )
+        )
+        results.append(
+            Result(
+                f"desk accept to frame p50, {label} mentions",
+                "ms",
+                mine["accept"],
+                "-",
+                float("nan"),
+                "-",
+                True,
             )
         )
         switch_budget = 500 if size >= 1_000_000 else 50
