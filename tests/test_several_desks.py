@@ -13,7 +13,7 @@ from pathlib import Path
 from playbooks import Engine
 from tests.conftest import FROZEN, Soak, demo_mentions, ingest
 from tests.desk import desk
-from tests.invariants import double_handled, integrity
+from tests.invariants import decided_without_claim, double_handled, integrity
 from tui.ledger import Who
 from tui.store import Store
 
@@ -140,14 +140,10 @@ def test_eight_desks_contending_never_double_handle(
     took = time.monotonic() - started
     with sqlite3.connect(db) as conn:
         tagged = conn.execute("SELECT count(*) FROM decisions WHERE action = 'tag'").fetchone()[0]
-        claimed_before = conn.execute(
-            "SELECT count(*) FROM decisions t WHERE t.action = 'tag' AND NOT EXISTS ("
-            " SELECT 1 FROM decisions c WHERE c.mention_id = t.mention_id AND c.action = 'claim'"
-            " AND c.actor = t.actor AND c.id < t.id)"
-        ).fetchone()[0]
+        unclaimed = decided_without_claim(conn, "tag")
         assert double_handled(conn) == 0
         assert integrity(conn) == "ok"
-    assert claimed_before == 0
+    assert unclaimed == 0
     assert sum(r["decided"] for r in results) == tagged > 0
     assert sum(r["claim_refused"] for r in results) > 0  # there was real contention
     assert "locked" not in feeder_err
