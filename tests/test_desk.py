@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from collections.abc import Callable
@@ -364,3 +365,32 @@ async def test_arrivals_above_the_screen_leave_the_cursor_and_say_how_many(
         assert app.model.id_at(queue.cursor) == on
         assert queue.new_above == 5
         assert "↑ 5 new" in str(app.query_one("#status").render())
+
+
+async def test_a_slow_reload_never_hides_what_a_later_one_showed(
+    tmp_path: Path, engine: Engine
+) -> None:
+    """Reloads overlap (the view's first load finishing in the background, arrivals, pull
+    next): the one that started last wins, or the newest mentions vanish from the view until
+    the next write, which at the end of a burst may never come."""
+    everything = demo_mentions(17)
+    app = await desk(tmp_path, engine, mentions=everything[:12])
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        read = app.store.queue_ids
+        stale = await read(*app._queries())
+
+        async def slow(*args: object, **kwargs: object) -> list[int]:
+            await asyncio.sleep(0.3)
+            return stale
+
+        app.store.queue_ids = slow  # type: ignore[method-assign]
+        first = asyncio.create_task(app.reload())
+        await asyncio.sleep(0.05)
+        async with await Store.open(app.settings.db, clock=lambda: FROZEN) as store:
+            await ingest(store, engine, everything[12:])
+        app.store.queue_ids = read  # type: ignore[method-assign]
+        await app.reload()
+        assert len(app.model) == 17
+        await first
+        assert len(app.model) == 17

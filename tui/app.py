@@ -147,6 +147,7 @@ class DeskApp(App[int]):
         self._filter_timer: Timer | None = None
         self._frozen_after_load = False
         self._reload_cost = 0.0  # seconds the last full reload took
+        self._reloads = 0  # reloads started: only the latest one's ids are shown
 
     # -- layout and lifecycle -----------------------------------------------------------
 
@@ -337,9 +338,11 @@ class DeskApp(App[int]):
         `fresh` (a new view or filter): show the first screenful at once, then the rest.
         """
         query, narrow = self._queries()
+        self._reloads += 1
+        this = self._reloads
         if fresh:
             first = await self.store.queue_ids(query, narrow, limit=FIRST_WINDOW)
-            if not self.queue.is_attached:
+            if not self.queue.is_attached or this != self._reloads:
                 return
             self.queue.new_above = 0  # a different list: nothing is "new" in it yet
             self.queue.reload(first)
@@ -352,7 +355,9 @@ class DeskApp(App[int]):
         started = time.monotonic()
         ids = await self.store.queue_ids(query, narrow)
         members = await asyncio.to_thread(set, ids)  # ~50 ms at a million: not on the loop
-        if not self.queue.is_attached:  # the desk closed meanwhile
+        # The desk closed meanwhile, or a later reload started (an arrival's, after the view's
+        # first load): that one reads newer ids, and showing these after it would hide them.
+        if not self.queue.is_attached or this != self._reloads:
             return
         self.queue.reload(ids, members)
         self._after_reload(ids, time.monotonic() - started)
@@ -720,6 +725,8 @@ class DeskApp(App[int]):
             self.notify("Nothing unclaimed left in this view.", markup=False)
             return
         await self.reload()
+        if self.model.index_of(mention_id) is None:  # a later reload was still reading
+            await self.reload()
         self._jump_to(mention_id)
 
     def _jump_to(self, mention_id: int) -> None:
