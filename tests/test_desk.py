@@ -394,3 +394,22 @@ async def test_a_slow_reload_never_hides_what_a_later_one_showed(
         assert len(app.model) == 17
         await first
         assert len(app.model) == 17
+
+
+async def test_the_view_catches_up_with_every_write_even_if_a_signal_is_lost(
+    tmp_path: Path, engine: Engine
+) -> None:
+    """The desk compares the database's data_version with the one its list was read at, so
+    a write whose 'reload me' got lost in a race still reaches the screen."""
+    everything = demo_mentions(17)
+    app = await desk(tmp_path, engine, mentions=everything[:12])
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+
+        async def lost(ids: list[int]) -> None:  # the usual signal, dropped
+            return None
+
+        app._drop_decided = lost  # type: ignore[method-assign]
+        async with await Store.open(app.settings.db, clock=lambda: FROZEN) as store:
+            await ingest(store, engine, everything[12:])
+        await _until(pilot, lambda: len(app.model) == 17)

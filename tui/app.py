@@ -148,6 +148,7 @@ class DeskApp(App[int]):
         self._frozen_after_load = False
         self._reload_cost = 0.0  # seconds the last full reload took
         self._reloads = 0  # reloads started: only the latest one's ids are shown
+        self._shown_version = -1  # the database's data_version the shown list was read at
 
     # -- layout and lifecycle -----------------------------------------------------------
 
@@ -282,6 +283,10 @@ class DeskApp(App[int]):
             # so nobody acts on a mention that only looks undecided here.
             await self._drop_decided(self.model.loaded())
             await self._show_detail(self._current())
+        if version != self._shown_version:
+            # Whatever raced with the last reload, a write it did not see gets one more:
+            # after a burst of arrivals the view always ends up with all of them.
+            self._dirty = True
 
     async def _heartbeat(self) -> None:
         await self.store.heartbeat(self.who)
@@ -353,12 +358,14 @@ class DeskApp(App[int]):
                 self.call_after_refresh(self._reload_rest)
             return
         started = time.monotonic()
+        version = await self.store.data_version()  # before reading: a later write is newer
         ids = await self.store.queue_ids(query, narrow)
         members = await asyncio.to_thread(set, ids)  # ~50 ms at a million: not on the loop
         # The desk closed meanwhile, or a later reload started (an arrival's, after the view's
         # first load): that one reads newer ids, and showing these after it would hide them.
         if not self.queue.is_attached or this != self._reloads:
             return
+        self._shown_version = version
         self.queue.reload(ids, members)
         self._after_reload(ids, time.monotonic() - started)
 
