@@ -71,8 +71,13 @@ class Prepared:
         top = self.suggestions[0] if self.suggestions else None
         row["priority"] = top.priority if top else "normal"
         row["tags"] = dumps(top.params.get("tags", []) if top else [])
-        row["sla_due_at"] = self.suggestion_rows[0][7] if top else None  # formatted once
+        row["sla_due_at"] = self._dues[0] if top else None
         return row
+
+    @cached_property
+    def _dues(self) -> list[str | None]:
+        """Each suggestion's SLA due time, formatted once for both tables."""
+        return [opt_iso(self.received + s.sla) if s.sla else None for s in self.suggestions]
 
     @cached_property
     def suggestion_rows(self) -> list[tuple[Any, ...]]:
@@ -87,7 +92,7 @@ class Prepared:
                 s.action,
                 dumps(s.params),
                 s.priority,
-                opt_iso(self.received + s.sla) if s.sla else None,
+                self._dues[rank],
                 s.why,
                 s.score,
                 created,
