@@ -18,8 +18,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 
-from sources.model import Author, Mention
+from pydantic import BaseModel
+
+from sources.model import Mention
 
 # ESC-introduced sequences: CSI (ESC [ ... final), OSC/DCS/SOS/PM/APC (ESC ] ... BEL or ST),
 # and two-character escapes. The C1 single-byte forms (\x9b CSI, \x9d OSC, \x90 DCS) as well.
@@ -92,34 +95,52 @@ def _opt_line(value: str | None, limit: int = LINE_LIMIT) -> str | None:
 
 
 def sanitize_mention(mention: Mention) -> Mention:
-    """A copy of `mention` whose every network-supplied display field is safe to render."""
+    """A copy of `mention` whose every network-supplied display field is safe to render;
+    `mention` itself when nothing needed cleaning (most posts: a copy costs more than the
+    cleaning, and mentions are frozen, so sharing is safe)."""
     author = mention.author
-    clean_author = Author(
-        id=_opt_line(author.id),
-        handle=clean_line(author.handle) or "unknown",
-        display_name=_opt_line(author.display_name),
-        url=_opt_line(author.url, 2_000),
-        followers=author.followers,
-        is_bot=author.is_bot,
-    )
-    return mention.model_copy(
-        update={
-            "source": clean_line(mention.source, 100) or "unknown",
-            "source_name": clean_line(mention.source_name, 200) or "unknown",
-            "native_id": clean_line(mention.native_id, 1_000) or _escaped(mention.native_id),
-            "url": _opt_line(mention.url, 2_000),
-            "author": clean_author,
-            "text": clean_text(mention.text),
-            "title": _opt_line(mention.title),
-            "language": _opt_line(mention.language, 35),
-            "content_warning": _opt_line(mention.content_warning),
-            "in_reply_to_id": _opt_line(mention.in_reply_to_id, 1_000),
-            "thread_id": _opt_line(mention.thread_id, 1_000),
-            "hashtags": tuple(clean_line(t, 200) for t in mention.hashtags[:100]),
-            "mentioned_handles": tuple(clean_line(h, 200) for h in mention.mentioned_handles[:100]),
-            "links": tuple(clean_line(u, 2_000) for u in mention.links[:100]),
-        }
-    )
+    clean_author = {
+        "id": _opt_line(author.id),
+        "handle": clean_line(author.handle) or "unknown",
+        "display_name": _opt_line(author.display_name),
+        "url": _opt_line(author.url, 2_000),
+    }
+    clean: dict[str, Any] = {
+        "source": clean_line(mention.source, 100) or "unknown",
+        "source_name": clean_line(mention.source_name, 200) or "unknown",
+        "native_id": clean_line(mention.native_id, 1_000) or _escaped(mention.native_id),
+        "url": _opt_line(mention.url, 2_000),
+        "text": clean_text(mention.text),
+        "title": _opt_line(mention.title),
+        "language": _opt_line(mention.language, 35),
+        "content_warning": _opt_line(mention.content_warning),
+        "in_reply_to_id": _opt_line(mention.in_reply_to_id, 1_000),
+        "thread_id": _opt_line(mention.thread_id, 1_000),
+        "hashtags": _lines(mention.hashtags, 200),
+        "mentioned_handles": _lines(mention.mentioned_handles, 200),
+        "links": _lines(mention.links, 2_000),
+    }
+    if _unchanged(author, clean_author):
+        if _unchanged(mention, clean):
+            return mention
+    else:
+        clean["author"] = author.model_copy(update=clean_author)
+    return mention.model_copy(update=clean)
+
+
+def _lines(values: tuple[str, ...], limit: int) -> tuple[str, ...]:
+    """At most 100 single-line values; the same tuple when none needed cleaning."""
+    clean = tuple(clean_line(v, limit) for v in values[:100])
+    return values if _same_items(values, clean) else clean
+
+
+def _same_items(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    return len(a) == len(b) and all(x is y for x, y in zip(a, b, strict=True))
+
+
+def _unchanged(model: BaseModel, clean: dict[str, Any]) -> bool:
+    """The cleaners return their argument itself when it was already clean."""
+    return all(getattr(model, name) is value for name, value in clean.items())
 
 
 def _escaped(value: str) -> str:

@@ -70,6 +70,25 @@ def test_sanitize_mention_cleans_every_display_field_and_keeps_raw() -> None:
     assert clean.raw == raw  # the record keeps what arrived
 
 
+def test_a_clean_mention_is_kept_as_is_and_one_hostile_field_is_still_cleaned() -> None:
+    mention = Mention(
+        source="bluesky",
+        source_name="b",
+        native_id="2",
+        created_at=datetime.now(UTC),
+        author=Author(handle="ana.example", display_name="Ana"),
+        text="Plain words,\nand a second line.",
+        hashtags=("ok",),
+    )
+    assert sanitize_mention(mention) is mention
+    tag = sanitize_mention(mention.model_copy(update={"hashtags": ("ok", "bad\x1b[31m")}))
+    assert tag.hashtags == ("ok", "bad") and tag.author == mention.author
+    name = Author(handle="ana.example", display_name="\u202eAna")
+    author = sanitize_mention(mention.model_copy(update={"author": name}))
+    assert author.author.display_name == "Ana" and author.author.handle == "ana.example"
+    assert author.text == mention.text and author.hashtags == ("ok",)
+
+
 @given(st.text(alphabet=st.characters(codec=None, min_codepoint=0, max_codepoint=0x10FFFF)))
 def test_no_control_character_survives_any_input(text: str) -> None:
     body, line = clean_text(text), clean_line(text)

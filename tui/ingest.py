@@ -194,7 +194,7 @@ class IngestRunner:
                 if mention.received_at is None:
                     mention = mention.model_copy(update={"received_at": now})
                 prepared = Prepared(mention, engine.suggest(mention))
-                prepared.row, prepared.suggestion_rows  # noqa: B018 - worked out here, in the thread
+                prepared.values, prepared.suggestion_rows  # noqa: B018 - worked out here, in the thread
                 batch.upserts.append(prepared)
             elif isinstance(event, Delete):
                 batch.deletes.append((event.source_name, event.native_id))

@@ -62,36 +62,42 @@ class RowLike(Protocol):
     def __getitem__(self, key: str, /) -> Any: ...
 
 
-def to_row(mention: Mention, received_at: datetime) -> dict[str, Any]:
+def to_values(mention: Mention, received_at: datetime) -> tuple[Any, ...]:
+    """The row's values in COLUMNS order: what ingest binds (positional binding of a tuple
+    costs SQLite less than looking up 26 names in a dict)."""
     author = mention.author
-    return {
-        "source": mention.source,
-        "source_name": mention.source_name,
-        "native_id": mention.native_id,
-        "kind": mention.kind,
-        "url": mention.url,
-        "published_at": iso(mention.created_at),
-        "received_at": iso(mention.received_at or received_at),
-        "edited_at": opt_iso(mention.edited_at),
-        "deleted": int(mention.deleted),
-        "author_id": author.id,
-        "author_handle": author.handle,
-        "author_name": author.display_name,
-        "author_url": author.url,
-        "author_followers": author.followers,
-        "author_bot": None if author.is_bot is None else int(author.is_bot),
-        "text": mention.text,
-        "title": mention.title,
-        "language": mention.language,
-        "content_warning": mention.content_warning,
-        "in_reply_to_id": mention.in_reply_to_id,
-        "thread_id": mention.thread_id,
-        "hashtags": dumps(list(mention.hashtags)),
-        "mentioned_handles": dumps(list(mention.mentioned_handles)),
-        "links": dumps(list(mention.links)),
-        "engagement": dumps(mention.engagement.model_dump(exclude_none=True)),
-        "raw": json_text(mention.raw),
-    }
+    return (
+        mention.source,
+        mention.source_name,
+        mention.native_id,
+        mention.kind,
+        mention.url,
+        iso(mention.created_at),
+        iso(mention.received_at or received_at),
+        opt_iso(mention.edited_at),
+        int(mention.deleted),
+        author.id,
+        author.handle,
+        author.display_name,
+        author.url,
+        author.followers,
+        None if author.is_bot is None else int(author.is_bot),
+        mention.text,
+        mention.title,
+        mention.language,
+        mention.content_warning,
+        mention.in_reply_to_id,
+        mention.thread_id,
+        dumps(list(mention.hashtags)),
+        dumps(list(mention.mentioned_handles)),
+        dumps(list(mention.links)),
+        dumps(mention.engagement.model_dump(exclude_none=True)),
+        json_text(mention.raw),
+    )
+
+
+def to_row(mention: Mention, received_at: datetime) -> dict[str, Any]:
+    return dict(zip(COLUMNS, to_values(mention, received_at), strict=True))
 
 
 def from_row(row: RowLike) -> Mention:

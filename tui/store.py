@@ -29,7 +29,7 @@ from tui.holders import holder_is_dead
 from tui.jsontext import dumps
 from tui.ledger import DecisionRefused as DecisionRefused
 from tui.ledger import Intent, Who
-from tui.mention_rows import COLUMNS, EDITABLE, from_row, to_row
+from tui.mention_rows import COLUMNS, EDITABLE, from_row, to_row, to_values
 from tui.query import Query
 from tui.records import DecisionRecord, Detail, Entry, QueueRow, SuggestionRecord
 from tui.report import Report
@@ -66,13 +66,15 @@ class Prepared:
         return self.mention.received_at or _now()
 
     @cached_property
-    def row(self) -> dict[str, Any]:
-        row = to_row(self.mention, self.received)
+    def values(self) -> tuple[Any, ...]:
+        """The mention's columns (INSERT_COLUMNS order, after the id)."""
         top = self.suggestions[0] if self.suggestions else None
-        row["priority"] = top.priority if top else "normal"
-        row["tags"] = dumps(top.params.get("tags", []) if top else [])
-        row["sla_due_at"] = self._dues[0] if top else None
-        return row
+        return (
+            *to_values(self.mention, self.received),
+            top.priority if top else "normal",
+            self._dues[0] if top else None,
+            dumps(top.params.get("tags", []) if top else []),
+        )
 
     @cached_property
     def _dues(self) -> list[str | None]:
@@ -255,8 +257,7 @@ class Store:
         async with self._write() as db:
             existing = await _ids_for(db, latest)
             fresh = {k: p for k, p in latest.items() if k not in existing}
-            await _insert_mentions(db, fresh.values())
-            new_ids = await _ids_for(db, fresh)
+            new_ids = await _insert_mentions(db, fresh)
             await _insert_suggestions(db, fresh, new_ids)
             changed = [(existing[k], p.mention) for k, p in latest.items() if k in existing]
             changed_ids = await _apply_edits(db, changed, now)
@@ -809,15 +810,24 @@ async def _ids_for(
     return found
 
 
+_INSERT_COLUMNS = ("id", *COLUMNS, "priority", "sla_due_at", "tags")
 _INSERT_MENTION = (
-    f"INSERT INTO mentions ({', '.join(COLUMNS)}, priority, sla_due_at, tags) "
-    f"VALUES ({', '.join(':' + c for c in COLUMNS)}, :priority, :sla_due_at, :tags) "
-    "ON CONFLICT (source_name, native_id) DO NOTHING"
+    f"INSERT INTO mentions ({', '.join(_INSERT_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(_INSERT_COLUMNS))})"
 )
 
 
-async def _insert_mentions(db: aiosqlite.Connection, items: Iterable[Prepared]) -> None:
-    await db.executemany(_INSERT_MENTION, [item.row for item in items])
+async def _insert_mentions(
+    db: aiosqlite.Connection, fresh: dict[tuple[str, str], Prepared]
+) -> dict[tuple[str, str], int]:
+    """Insert mentions known to be absent, numbered from max(id) + 1 as SQLite would number
+    them: under the write transaction nobody else can, and the ids need no second lookup."""
+    if not fresh:
+        return {}
+    [[top]] = await db.execute_fetchall("SELECT coalesce(max(id), 0) FROM mentions")
+    ids = {key: top + n for n, key in enumerate(fresh, start=1)}
+    await db.executemany(_INSERT_MENTION, [(ids[k], *p.values) for k, p in fresh.items()])
+    return ids
 
 
 async def _insert_suggestions(
