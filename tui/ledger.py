@@ -18,6 +18,7 @@ import aiosqlite
 
 from playbooks.model import parse_duration
 from tui.jsontext import dumps
+from tui.reads import first_row
 from tui.records import STATUS_AFTER, DecisionRecord, SuggestionRecord, outcome_of
 from tui.store_rows import decision_record, suggestion_record
 from tui.timefmt import iso, opt_iso, parse
@@ -267,11 +268,11 @@ async def _live_claim(
     db: aiosqlite.Connection, mention_id: int, now: datetime
 ) -> tuple[str, str] | None:
     """(actor, session) of the claim on the mention whose lease has not run out."""
-    async with db.execute(
+    row = await first_row(
+        db,
         "SELECT actor, session FROM claims WHERE mention_id = ? AND lease_until > ?",
         (mention_id, iso(now)),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return None if row is None else (str(row[0]), str(row[1]))
 
 

@@ -19,6 +19,7 @@ import aiosqlite
 
 from tui.holders import holder_is_dead
 from tui.jsontext import dumps
+from tui.reads import all_rows, first_row
 from tui.records import DecisionRecord, Entry
 from tui.timefmt import iso, opt_parse, parse
 
@@ -257,9 +258,8 @@ async def retract(
 async def entries(
     db: aiosqlite.Connection, where: str = "1", args: tuple[Any, ...] = ()
 ) -> list[Entry]:
-    async with db.execute(f"SELECT * FROM outbox WHERE {where} ORDER BY id", args) as cur:
-        names = [d[0] for d in cur.description]
-        return [entry(dict(zip(names, row, strict=True))) for row in await cur.fetchall()]
+    rows = await all_rows(db, f"SELECT * FROM outbox WHERE {where} ORDER BY id", args)
+    return [entry(dict(row)) for row in rows]
 
 
 async def take_due(
@@ -296,13 +296,10 @@ async def held_by(db: aiosqlite.Connection, now: datetime) -> list[str]:
 
 async def free_due(db: aiosqlite.Connection, now: datetime) -> bool:
     """Is anything due that this process could take? A read, so an idle desk never writes."""
-    async with db.execute(
-        """SELECT 1 FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?
-           AND (holder IS NULL OR holder_until <= ?) LIMIT 1""",
-        (iso(now), iso(now)),
-    ) as cur:
-        if await cur.fetchone() is not None:
-            return True
+    due = """SELECT 1 FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?
+             AND (holder IS NULL OR holder_until <= ?) LIMIT 1"""
+    if await first_row(db, due, (iso(now), iso(now))) is not None:
+        return True
     return any(holder_is_dead(h) for h in await held_by(db, now))
 
 

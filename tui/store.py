@@ -31,6 +31,7 @@ from tui.ledger import DecisionRefused as DecisionRefused
 from tui.ledger import Intent, Who
 from tui.mention_rows import COLUMNS, EDITABLE, from_row, to_row, to_values
 from tui.query import Query
+from tui.reads import all_rows, first_row
 from tui.records import DecisionRecord, Detail, Entry, QueueRow, SuggestionRecord
 from tui.report import Report
 from tui.review import Filters
@@ -266,8 +267,8 @@ class Store:
         return IngestResult([new_ids[k] for k in fresh], changed_ids)
 
     async def cursors(self) -> dict[str, str | None]:
-        async with self._reader.execute("SELECT name, cursor FROM source_state") as cur:
-            return {row[0]: row[1] for row in await cur.fetchall()}
+        rows = await all_rows(self._reader, "SELECT name, cursor FROM source_state")
+        return {row[0]: row[1] for row in rows}
 
     async def hold_source(
         self, name: str, type_: str, session: str, lease: timedelta = SOURCE_LEASE
@@ -299,8 +300,8 @@ class Store:
             )
 
     async def source_states(self) -> list[dict[str, Any]]:
-        async with self._reader.execute("SELECT * FROM source_state ORDER BY name") as cur:
-            return [dict(row) for row in await cur.fetchall()]
+        rows = await all_rows(self._reader, "SELECT * FROM source_state ORDER BY name")
+        return [dict(row) for row in rows]
 
     # -- queue ----------------------------------------------------------------------------
 
@@ -317,7 +318,7 @@ class Store:
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         db = self._reader if limit is not None else self._scanner
-        rows = await _all_rows(db, sql, args)
+        rows = await all_rows(db, sql, args)
         # A million ids unpacked on the event loop took ~40 ms: in a thread instead.
         return await asyncio.to_thread(_first_column, rows)
 
@@ -328,13 +329,12 @@ class Store:
         for chunk in _chunks(ids):
             marks = ",".join("?" * len(chunk))
             sql = f"SELECT m.id FROM mentions m WHERE m.id IN ({marks}) AND ({where})"
-            async with self._reader.execute(sql, (*chunk, *args)) as cur:
-                out.update(row[0] for row in await cur.fetchall())
+            out.update(row[0] for row in await all_rows(self._reader, sql, (*chunk, *args)))
         return out
 
     async def count(self, query: Query) -> int:
         sql = f"SELECT count(*) FROM mentions m WHERE {query.where}"
-        [row] = await _all_rows(self._scanner, sql, query.args)
+        [row] = await all_rows(self._scanner, sql, query.args)
         return int(row[0])
 
     async def queue_rows(self, ids: Sequence[int]) -> dict[int, QueueRow]:
@@ -348,20 +348,17 @@ class Store:
                 LEFT JOIN suggestions s ON s.mention_id = m.id AND s.rank = 0
                 LEFT JOIN claims c ON c.mention_id = m.id AND c.lease_until > ?
                 WHERE m.id IN ({marks})"""
-            async with self._reader.execute(sql, (iso(self.clock()), *chunk)) as cur:
-                for row in await cur.fetchall():
-                    out[row["id"]] = queue_row(row)
+            for row in await all_rows(self._reader, sql, (iso(self.clock()), *chunk)):
+                out[row["id"]] = queue_row(row)
         return out
 
     async def counts(self) -> dict[str, int]:
         sql = "SELECT status, count(*) FROM mentions GROUP BY status"
-        async with self._reader.execute(sql) as cur:
-            return {row[0]: row[1] for row in await cur.fetchall()}
+        return {row[0]: row[1] for row in await all_rows(self._reader, sql)}
 
     async def detail(self, mention_id: int) -> Detail | None:
         db = self._reader
-        async with db.execute("SELECT * FROM mentions WHERE id = ?", (mention_id,)) as cur:
-            row = await cur.fetchone()
+        row = await first_row(db, "SELECT * FROM mentions WHERE id = ?", (mention_id,))
         if row is None:
             return None
         mention = from_row(row)
@@ -385,22 +382,20 @@ class Store:
         if mention.in_reply_to_id is None:
             return None
         sql = "SELECT * FROM mentions WHERE source_name = ? AND native_id = ?"
-        async with db.execute(sql, (mention.source_name, mention.in_reply_to_id)) as cur:
-            row = await cur.fetchone()
+        row = await first_row(db, sql, (mention.source_name, mention.in_reply_to_id))
         return None if row is None else from_row(row)
 
     async def _suggestions(
         self, db: aiosqlite.Connection, mention_id: int
     ) -> list[SuggestionRecord]:
         sql = "SELECT * FROM suggestions WHERE mention_id = ? ORDER BY rank"
-        async with db.execute(sql, (mention_id,)) as cur:
-            return [suggestion_record(row) for row in await cur.fetchall()]
+        return [suggestion_record(row) for row in await all_rows(db, sql, (mention_id,))]
 
     async def _decisions(
         self, db: aiosqlite.Connection, where: str, args: tuple[Any, ...]
     ) -> list[DecisionRecord]:
-        async with db.execute(f"SELECT * FROM decisions {where}", args) as cur:
-            return [decision_record(row) for row in await cur.fetchall()]
+        rows = await all_rows(db, f"SELECT * FROM decisions {where}", args)
+        return [decision_record(row) for row in rows]
 
     # -- decisions and claims --------------------------------------------------------------
 
@@ -488,16 +483,14 @@ class Store:
         return await outbox.entries(self._reader, where, args)
 
     async def outbox_count(self, where: str) -> int:
-        async with self._reader.execute(f"SELECT count(*) FROM outbox WHERE {where}") as cur:
-            row = await cur.fetchone()
+        row = await first_row(self._reader, f"SELECT count(*) FROM outbox WHERE {where}")
         return int(row[0]) if row else 0
 
     async def source_names(self, mention_ids: Iterable[int]) -> dict[int, str]:
         ids = list(mention_ids)
         marks = ",".join("?" * len(ids))
         sql = f"SELECT id, source_name FROM mentions WHERE id IN ({marks})"
-        async with self._reader.execute(sql, ids) as cur:
-            return {row[0]: row[1] for row in await cur.fetchall()}
+        return {row[0]: row[1] for row in await all_rows(self._reader, sql, ids)}
 
     async def outbox_take(self, holder: str, lease: timedelta) -> list[Entry]:
         """Due entries, taken for this process; a read first, so an idle desk never writes."""
@@ -543,11 +536,11 @@ class Store:
 
     async def reply_target(self, mention_id: int) -> ReplyTo:
         """What a source needs to reply to a stored mention."""
-        async with self._reader.execute(
+        row = await first_row(
+            self._reader,
             "SELECT native_id, author_handle, author_id, url, raw FROM mentions WHERE id = ?",
             (mention_id,),
-        ) as cur:
-            row = await cur.fetchone()
+        )
         if row is None:
             raise StoreError(f"no mention {mention_id}")
         return ReplyTo(row[0], row[1], row[2], row[3], json.loads(row[4]))
@@ -622,8 +615,7 @@ class Store:
 
     async def data_version(self) -> int:
         """Changes when any other connection commits: cheap polling for other desks' work."""
-        async with self._reader.execute("PRAGMA data_version") as cur:
-            row = await cur.fetchone()
+        row = await first_row(self._reader, "PRAGMA data_version")
         return int(row[0]) if row else 0
 
     # -- backtest -------------------------------------------------------------------------
@@ -780,14 +772,6 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]
 
 def _first_column(rows: Iterable[Sequence[Any]]) -> list[Any]:
     return [row[0] for row in rows]
-
-
-async def _all_rows(db: aiosqlite.Connection, sql: str, args: Sequence[Any]) -> list[Any]:
-    """Every row, read to the end inside the connection's thread. The desk cancels stale
-    recounts and reloads; one cancelled while its cursor was still open left the statement
-    active, and the connection's next query then read the old snapshot: a view reloaded
-    after a burst without its last mentions (seen in bench/ingest's desk run)."""
-    return list(await db.execute_fetchall(sql, args))
 
 
 async def _ids_for(
