@@ -13,9 +13,9 @@ import pytest
 from playbooks import Engine, bundled_dir, load_paths
 from sources.demo.source import sample
 from sources.model import Mention, Upsert
-from sources.sanitize import sanitize_mention
 from tests.fakenet import FakeNet
-from tui.store import IngestBatch, Prepared, Store
+from tui.prepare import prepare
+from tui.store import IngestBatch, Store
 
 FROZEN = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
 LONG_RESULTS = Path(__file__).parent / "results" / "long.txt"
@@ -94,8 +94,7 @@ def demo_mentions(count: int, seed: int = 7) -> list[Mention]:
 async def ingest(store: Store, engine: Engine, mentions: list[Mention]) -> list[int]:
     batch = IngestBatch()
     for mention in mentions:
-        clean = sanitize_mention(mention)
-        batch.upserts.append(Prepared(clean, engine.suggest(clean)))
+        batch.upserts.append(prepare(mention, engine, store.clock()))
     result = await store.ingest(batch)
     return result.new_ids
 

@@ -12,8 +12,9 @@ from playbooks import Engine
 from sources.contract import Health, HealthState
 from tests.conftest import FROZEN, demo_mentions, ingest
 from tui import schema
+from tui.prepare import prepare
 from tui.query import Query, compile_query
-from tui.store import DecisionRefused, IngestBatch, Prepared, SourceStatus, Store, StoreError
+from tui.store import DecisionRefused, IngestBatch, SourceStatus, Store, StoreError
 from tui.views import context
 from tui.writelock import WriteLock
 
@@ -57,7 +58,7 @@ async def test_an_edit_updates_the_row_and_keeps_its_suggestions(
     [mention_id] = await ingest(store, engine, [mention])
     before = _sql(store, "SELECT id, rule_id FROM suggestions")
     edited = mention.model_copy(update={"text": "edited text", "edited_at": mention.created_at})
-    batch = IngestBatch(upserts=[Prepared(edited, engine.suggest(edited))])
+    batch = IngestBatch(upserts=[prepare(edited, engine, store.clock())])
     result = await store.ingest(batch)
     assert result.new_ids == [] and result.changed_ids == [mention_id]
     assert _sql(store, "SELECT text FROM mentions") == [("edited text",)]

@@ -204,6 +204,10 @@ async def _ingest(loaded: Loaded, *, once: bool) -> int:
                 f"{health.malformed} malformed{note}"
             )
         print(f"stored {runner.stored} new mentions in {store.path}")
+        if runner.worker.failed:
+            print(
+                f"note: lines were prepared in one process: {runner.worker.failed}", file=sys.stderr
+            )
     # A source that could not fetch (for any reason) makes the run fail, for cron and CI.
     failed = [s for s in loaded.sources if s.health.state.value not in {"ok", "idle", "standby"}]
     return 1 if failed else 0

@@ -11,19 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from playbooks.engine import Engine
 from sources.contract import HealthState, Source
 from sources.http import fetches_http, shared_client
+from sources.jsonl import JsonlSource, LineBatch
 from sources.model import Delete, MentionEvent, Upsert
-from sources.sanitize import sanitize_mention
 from tui.holders import session_id
-from tui.store import SOURCE_LEASE, IngestBatch, IngestResult, Prepared, SourceStatus, Store
+from tui.line_worker import LineWorker
+from tui.prepare import prepare
+from tui.store import SOURCE_LEASE, IngestBatch, IngestResult, SourceStatus, Store
 
 OnBatch = Callable[[IngestResult], Awaitable[None] | None]
 _DONE = object()  # a source task finished (once mode or end of a finite source)
@@ -32,7 +34,11 @@ _DONE = object()  # a source task finished (once mode or end of a finite source)
 @dataclass
 class _Item:
     source: Source[Any]
-    event: MentionEvent
+    event: MentionEvent | LineBatch
+
+    @property
+    def size(self) -> int:
+        return len(self.event.lines) if isinstance(self.event, LineBatch) else 1
 
 
 class IngestRunner:
@@ -48,6 +54,7 @@ class IngestRunner:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         session: str | None = None,
         standby_poll: float = 10.0,
+        offload: bool = True,
     ) -> None:
         self.store = store
         self.sources = sources
@@ -61,6 +68,8 @@ class IngestRunner:
         self.session = session or session_id()  # this process, as a source lease holder
         self.standby_poll = standby_poll
         self.store_lease = SOURCE_LEASE
+        self.offload = offload  # fast JSONL feeds: parse and prepare in a second process
+        self.worker = LineWorker()
 
     async def run(self, *, once: bool = False) -> None:
         """Run every source; with `once`, return when each has delivered what it has now."""
@@ -124,7 +133,7 @@ class IngestRunner:
         failures = 0
         while True:
             try:
-                async for event in source.events(self._cursors.get(source.name), once=once):
+                async for event in self._stream(source, once):
                     failures = 0
                     await queue.put(_Item(source, event))
             except asyncio.CancelledError:
@@ -138,16 +147,38 @@ class IngestRunner:
                     continue
             return
 
+    def _stream(self, source: Source[Any], once: bool) -> AsyncIterator[MentionEvent | LineBatch]:
+        """A fast JSONL feed's lines unparsed (prepared in bulk, in the worker process when
+        ingest falls behind); every other source's events."""
+        cursor = self._cursors.get(source.name)
+        if self.offload and isinstance(source, JsonlSource) and source.batches_lines:
+            return source.line_batches(cursor, once=once)
+        return source.events(cursor, once=once)
+
     async def _write_loop(self, queue: asyncio.Queue[_Item | object], running: int) -> None:
-        while running:
-            items, finished = await self._collect(queue)
-            running -= finished
-            await self._flush(items)
+        """Prepare a batch while the one before it is written, when more are waiting; an
+        idle feed's batch is written at once."""
+        writing: asyncio.Task[IngestBatch] | None = None
+        try:
+            while running:
+                items, finished = await self._collect(queue)
+                running -= finished
+                preparing = asyncio.ensure_future(self._prepare(items))
+                if writing is not None:
+                    await self._store(await writing)
+                writing = preparing
+                if queue.empty() or not running:
+                    writing = None
+                    await self._store(await preparing)
+        finally:
+            if writing is not None:
+                writing.cancel()
+            self.worker.close()
 
     async def _collect(self, queue: asyncio.Queue[_Item | object]) -> tuple[list[_Item], int]:
         """Wait for the first event, then gather more for up to `window` seconds."""
         items: list[_Item] = []
-        finished = 0
+        finished = size = 0
         try:
             first = await asyncio.wait_for(queue.get(), timeout=2.0)  # flush health now and then
         except TimeoutError:
@@ -159,7 +190,8 @@ class IngestRunner:
                 finished += 1
             elif isinstance(entry, _Item):
                 items.append(entry)
-            if len(items) >= self.batch_size:
+                size += entry.size
+            if size >= self.batch_size:
                 break
             try:  # what is already queued, without a trip through the event loop per item
                 entry = queue.get_nowait()
@@ -175,8 +207,7 @@ class IngestRunner:
                 break
         return items, finished
 
-    async def _flush(self, items: list[_Item]) -> None:
-        batch = await asyncio.to_thread(self._prepare, items)  # sanitise + rules off the loop
+    async def _store(self, batch: IngestBatch) -> None:
         result = await self.store.ingest(batch)
         self.stored += len(result.new_ids)
         if self.on_batch is not None and (result.new_ids or result.changed_ids):
@@ -184,25 +215,40 @@ class IngestRunner:
             if outcome is not None:
                 await outcome
 
-    def _prepare(self, items: list[_Item]) -> IngestBatch:
+    async def _prepare(self, items: list[_Item]) -> IngestBatch:
+        """Sanitise, apply the playbooks and build the rows, off the event loop: events in a
+        thread, JSONL lines in the worker process (or a thread, until it is up)."""
         engine, now = self.engine(), self.clock()
-        batch = IngestBatch()
-        for item in items:
-            event = item.event
-            if isinstance(event, Upsert):
-                mention = sanitize_mention(event.mention)
-                if mention.received_at is None:
-                    mention = mention.model_copy(update={"received_at": now})
-                prepared = Prepared(mention, engine.suggest(mention))
-                prepared.values, prepared.suggestion_rows  # noqa: B018 - worked out here, in the thread
-                batch.upserts.append(prepared)
-            elif isinstance(event, Delete):
-                batch.deletes.append((event.source_name, event.native_id))
-            if event.cursor is not None:
-                self._cursors[item.source.name] = event.cursor
+        for item in items:  # in order: each batch saves the cursors it got to
+            if item.event.cursor is not None:
+                self._cursors[item.source.name] = item.event.cursor
+        cursors = dict(self._cursors)
+        events = [i.event for i in items if not isinstance(i.event, LineBatch)]
+        feeds = [(i.source, i.event) for i in items if isinstance(i.event, LineBatch)]
+        if feeds and sum(i.size for i in items) >= self.batch_size:
+            self.worker.start()  # a feed is ahead of us: use a second core from now on
+        in_thread = asyncio.to_thread(_prepare_events, events, engine, now) if events else None
+        thread = asyncio.ensure_future(in_thread) if in_thread else None
+        done = await asyncio.gather(
+            *(self.worker.prepare(s.config, lines.lines, engine, now) for s, lines in feeds)
+        )
+        batch = await thread if thread else IngestBatch()
+        for (source, _), prepared in zip(feeds, done, strict=True):
+            batch.upserts += prepared.stored
+            cast(JsonlSource, source).took(len(prepared.stored), prepared.malformed)
         batch.sources = [  # only what this process fetches: a standby's view is stale
-            SourceStatus(s.name, s.config.type, self._cursors.get(s.name), s.health)
+            SourceStatus(s.name, s.config.type, cursors.get(s.name), s.health)
             for s in self.sources
             if s.health.state is not HealthState.STANDBY
         ]
         return batch
+
+
+def _prepare_events(events: list[MentionEvent], engine: Engine, now: datetime) -> IngestBatch:
+    batch = IngestBatch()
+    for event in events:
+        if isinstance(event, Upsert):
+            batch.upserts.append(prepare(event.mention, engine, now))
+        elif isinstance(event, Delete):
+            batch.deletes.append((event.source_name, event.native_id))
+    return batch

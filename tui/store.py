@@ -14,22 +14,20 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
 from playbooks.backtest import Item, Proposal
-from playbooks.engine import Suggestion
 from sources.contract import Health, ReplyTo
 from sources.model import Mention
 from tui import ledger, outbox, report, schema
 from tui.holders import holder_is_dead
-from tui.jsontext import dumps
 from tui.ledger import DecisionRefused as DecisionRefused
 from tui.ledger import Intent, Who
-from tui.mention_rows import COLUMNS, EDITABLE, from_row, to_row, to_values
+from tui.mention_rows import COLUMNS, EDITABLE, from_row
+from tui.prepare import Stored
 from tui.query import Query
 from tui.reads import all_rows, first_row
 from tui.records import DecisionRecord, Detail, Entry, QueueRow, SuggestionRecord
@@ -52,59 +50,6 @@ class StoreError(Exception):
 
 
 @dataclass(frozen=True)
-class Prepared:
-    """A sanitised mention with the suggestions the playbooks made for it.
-
-    Its rows are worked out on first use; the ingest runner does that in its worker thread, so
-    the JSON and time formatting stay off the event loop.
-    """
-
-    mention: Mention
-    suggestions: list[Suggestion]
-
-    @cached_property
-    def received(self) -> datetime:
-        return self.mention.received_at or _now()
-
-    @cached_property
-    def values(self) -> tuple[Any, ...]:
-        """The mention's columns (INSERT_COLUMNS order, after the id)."""
-        top = self.suggestions[0] if self.suggestions else None
-        return (
-            *to_values(self.mention, self.received),
-            top.priority if top else "normal",
-            self._dues[0] if top else None,
-            dumps(top.params.get("tags", []) if top else []),
-        )
-
-    @cached_property
-    def _dues(self) -> list[str | None]:
-        """Each suggestion's SLA due time, formatted once for both tables."""
-        return [opt_iso(self.received + s.sla) if s.sla else None for s in self.suggestions]
-
-    @cached_property
-    def suggestion_rows(self) -> list[tuple[Any, ...]]:
-        """Each suggestion's columns after mention_id."""
-        created = iso(self.received)
-        return [
-            (
-                rank,
-                s.playbook_id,
-                s.playbook_version,
-                s.rule_id,
-                s.action,
-                dumps(s.params),
-                s.priority,
-                self._dues[rank],
-                s.why,
-                s.score,
-                created,
-            )
-            for rank, s in enumerate(self.suggestions)
-        ]
-
-
-@dataclass(frozen=True)
 class SourceStatus:
     name: str
     type: str
@@ -114,7 +59,7 @@ class SourceStatus:
 
 @dataclass
 class IngestBatch:
-    upserts: list[Prepared] = field(default_factory=list)
+    upserts: list[Stored] = field(default_factory=list)
     deletes: list[tuple[str, str]] = field(default_factory=list)  # (source_name, native_id)
     sources: list[SourceStatus] = field(default_factory=list)
 
@@ -252,16 +197,16 @@ class Store:
     async def ingest(self, batch: IngestBatch) -> IngestResult:
         """Store a batch idempotently: a re-delivered mention makes no second row or suggestion."""
         now = self.clock()
-        latest: dict[tuple[str, str], Prepared] = {}
+        latest: dict[tuple[str, str], Stored] = {}
         for item in batch.upserts:  # the last delivery of a key in a batch wins
-            latest[(item.mention.source_name, item.mention.native_id)] = item
+            latest[item.key] = item
         async with self._write() as db:
             existing = await _ids_for(db, latest)
             fresh = {k: p for k, p in latest.items() if k not in existing}
             new_ids = await _insert_mentions(db, fresh)
             await _insert_suggestions(db, fresh, new_ids)
-            changed = [(existing[k], p.mention) for k, p in latest.items() if k in existing]
-            changed_ids = await _apply_edits(db, changed, now)
+            changed = [(existing[k], p) for k, p in latest.items() if k in existing]
+            changed_ids = await _apply_edits(db, changed)
             changed_ids += await _apply_deletes(db, batch.deletes)
             await _save_sources(db, batch.sources, now)
         return IngestResult([new_ids[k] for k in fresh], changed_ids)
@@ -802,7 +747,7 @@ _INSERT_MENTION = (
 
 
 async def _insert_mentions(
-    db: aiosqlite.Connection, fresh: dict[tuple[str, str], Prepared]
+    db: aiosqlite.Connection, fresh: dict[tuple[str, str], Stored]
 ) -> dict[tuple[str, str], int]:
     """Insert mentions known to be absent, numbered from max(id) + 1 as SQLite would number
     them: under the write transaction nobody else can, and the ids need no second lookup."""
@@ -816,7 +761,7 @@ async def _insert_mentions(
 
 async def _insert_suggestions(
     db: aiosqlite.Connection,
-    fresh: dict[tuple[str, str], Prepared],
+    fresh: dict[tuple[str, str], Stored],
     ids: dict[tuple[str, str], int],
 ) -> None:
     rows = [(ids[key], *row) for key, item in fresh.items() for row in item.suggestion_rows]
@@ -828,20 +773,21 @@ async def _insert_suggestions(
     )
 
 
-async def _apply_edits(
-    db: aiosqlite.Connection, changed: list[tuple[int, Mention]], now: datetime
-) -> list[int]:
+_EDITS = ", ".join(f"{c} = :{c}" for c in EDITABLE)
+_DIFFERS = " OR ".join(f"{c} IS NOT :{c}" for c in EDITABLE)
+_EDITABLE_AT = [(c, COLUMNS.index(c)) for c in EDITABLE]
+
+
+async def _apply_edits(db: aiosqlite.Connection, changed: list[tuple[int, Stored]]) -> list[int]:
     """Re-delivered mentions: update what an edit can change, only when it did change."""
     if not changed:
         return []
-    sets = ", ".join(f"{c} = :{c}" for c in EDITABLE)
-    differs = " OR ".join(f"{c} IS NOT :{c}" for c in EDITABLE)
-    rows = []
-    for mention_id, mention in changed:
-        row = {c: v for c, v in to_row(mention, now).items() if c in EDITABLE}
-        rows.append({**row, "id": mention_id})
+    rows = [
+        {"id": mention_id, **{c: item.values[i] for c, i in _EDITABLE_AT}}
+        for mention_id, item in changed
+    ]
     before = db.total_changes
-    await db.executemany(f"UPDATE mentions SET {sets} WHERE id = :id AND ({differs})", rows)
+    await db.executemany(f"UPDATE mentions SET {_EDITS} WHERE id = :id AND ({_DIFFERS})", rows)
     if db.total_changes == before:
         return []
     return [mention_id for mention_id, _ in changed]
