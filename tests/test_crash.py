@@ -7,6 +7,7 @@ matches what it stored, so the next run resumes exactly there."""
 from __future__ import annotations
 
 import bisect
+import contextlib
 import json
 import random
 import signal
@@ -42,6 +43,27 @@ def stored_and_cursor(db: Path) -> tuple[int, int]:
     return stored, offset
 
 
+def children(pid: int) -> set[int]:
+    """Processes whose parent is `pid` (Linux /proc; empty elsewhere)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rpartition(")")[2].split()
+            if int(fields[1]) == pid:
+                found.add(int(stat.parent.name))
+    return found
+
+
+def alive(pids: set[int], patience: float = 5.0) -> set[int]:
+    """Those of `pids` still running after `patience` seconds."""
+    deadline = time.monotonic() + patience
+    while True:
+        running = {p for p in pids if Path(f"/proc/{p}").exists()}
+        if not running or time.monotonic() > deadline:
+            return running
+        time.sleep(0.1)
+
+
 def test_ingest_killed_at_random_points_resumes_from_its_cursor(tmp_path: Path, soak: Soak) -> None:
     rounds = soak.size(4, 200)
     feed, db, config = tmp_path / "in.jsonl", tmp_path / "t.db", tmp_path / "config.toml"
@@ -54,11 +76,13 @@ def test_ingest_killed_at_random_points_resumes_from_its_cursor(tmp_path: Path, 
     rng = random.Random(11)
     written = mid_file = 0
     ends: list[int] = []
+    helpers: set[int] = set()
     for _ in range(rounds):
         append_mentions(feed, written, LINES_PER_ROUND, ends)
         written += LINES_PER_ROUND
         proc = subprocess.Popen([*command, "ingest"], cwd=ROOT, stderr=subprocess.DEVNULL)
         time.sleep(rng.uniform(0.2, 1.6))  # start-up, migration, mid-batch, caught up
+        helpers |= children(proc.pid)  # the line worker, multiprocessing's resource tracker
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         if not db.exists():
@@ -70,9 +94,11 @@ def test_ingest_killed_at_random_points_resumes_from_its_cursor(tmp_path: Path, 
     finished = subprocess.run([*command, "ingest", "--once"], cwd=ROOT, capture_output=True)
     assert finished.returncode == 0, finished.stderr
     assert stored_and_cursor(db) == (written, feed.stat().st_size)
+    assert not alive(helpers), "a killed ingest left processes behind"
     soak.record(
         "crash: ingest killed",
         rounds=rounds,
+        helper_processes_seen=len(helpers),
         killed_before_caught_up=mid_file,
         mentions=written,
         lost=0,

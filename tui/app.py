@@ -248,6 +248,9 @@ class DeskApp(App[int]):
             on_batch=self._arrived,
             clock=self.clock,
             session=self.who.session,
+            # The line worker nearly doubles a fast feed's rate but raised the desk's longest
+            # turn from 13 to 15-22 ms (bench/ingest); `triage ingest` beside it has it.
+            offload=False,
         )
         try:
             await runner.run()

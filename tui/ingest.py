@@ -156,8 +156,10 @@ class IngestRunner:
         return source.events(cursor, once=once)
 
     async def _write_loop(self, queue: asyncio.Queue[_Item | object], running: int) -> None:
-        """Prepare a batch while the one before it is written, when more are waiting; an
-        idle feed's batch is written at once."""
+        """Prepare a batch in the line worker while the one before it is written, when more
+        are coming (the last batch was full). Otherwise write each batch at once: an idle
+        feed's without delay, and two batches prepared by threads of one process would only
+        contend for its GIL."""
         writing: asyncio.Task[IngestBatch] | None = None
         try:
             while running:
@@ -167,7 +169,8 @@ class IngestRunner:
                 if writing is not None:
                     await self._store(await writing)
                 writing = preparing
-                if queue.empty() or not running:
+                behind = sum(item.size for item in items) >= self.batch_size
+                if not (behind and running and self.worker.ready):
                     writing = None
                     await self._store(await preparing)
         finally:

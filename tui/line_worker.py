@@ -5,9 +5,9 @@ Ingest is CPU-bound in Python: parsing, sanitising, the playbooks and the rows c
 prepared here, the ingesting process only writes, and a feed uses two cores. Lines go in
 (cheap to send), plain row tuples come back.
 
-The process is started only once ingest falls behind (a full batch), and in the background:
-until it answers, lines are prepared in a thread as before. If it dies, ingest goes on in a
-thread; `failed` says why (`triage ingest` prints it).
+The process is started only once ingest falls behind (a full batch); making it happens in a
+thread, and line batches wait for its first answer (~0.4 s). If it fails to start or dies,
+lines are prepared in a thread of this process; `failed` says why (`triage ingest` prints it).
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import multiprocessing
+import os
 import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -26,6 +28,7 @@ from sources.jsonl import JsonlConfig
 from tui.prepare import PreparedLines, prepare_lines
 
 EngineKey = tuple[tuple[str, str], ...]
+STARTUP_PATIENCE = 10.0  # seconds a starting worker may take before lines go to a thread
 
 
 def engine_key(engine: Engine) -> EngineKey:
@@ -60,6 +63,18 @@ def _ready() -> bool:
     return True
 
 
+def _watch_parent() -> None:
+    """In the worker, first. ProcessPoolExecutor's workers outlive a parent killed with -9
+    (each holds both ends of its job pipe, so it never reads an end of file): leave with it."""
+    threading.Thread(target=_exit_with, args=(os.getppid(),), daemon=True).start()
+
+
+def _exit_with(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
+
+
 class LineWorker:
     def __init__(self) -> None:
         self._pool: ProcessPoolExecutor | None = None
@@ -86,8 +101,9 @@ class LineWorker:
                 # spawn, not fork: the parent has threads (SQLite's, the desk's) that a fork
                 # would copy mid-flight.
                 context = multiprocessing.get_context("spawn")
-                self._pool = ProcessPoolExecutor(1, mp_context=context)
+                self._pool = ProcessPoolExecutor(1, mp_context=context, initializer=_watch_parent)
                 self._started = self._pool.submit(_ready)
+                self._yield_to_the_desk()
             except Exception as exc:  # no processes here (a sandbox): stay in the thread
                 self.failed = f"{type(exc).__name__}: {exc}"
 
@@ -100,6 +116,21 @@ class LineWorker:
             with contextlib.suppress(Exception):
                 await asyncio.wrap_future(self._started)
         return self.ready
+
+    async def _until_ready(self) -> None:
+        """A starting worker is worth its ~0.4 s: preparing lines in threads meanwhile, beside
+        its imports, made the event loop's turns up to twice as long."""
+        try:
+            await asyncio.wait_for(asyncio.shield(self.wait_ready()), STARTUP_PATIENCE)
+        except TimeoutError:
+            self._give_up(TimeoutError(f"no answer in {STARTUP_PATIENCE:.0f} s"))
+
+    def _yield_to_the_desk(self) -> None:
+        """A lower priority for the worker, from its first import on: when both cores are
+        busy, the kernel then runs this process's event loop first."""
+        if self.pid is not None:
+            with contextlib.suppress(OSError, AttributeError):
+                os.setpriority(os.PRIO_PROCESS, self.pid, 10)
 
     @property
     def pid(self) -> int | None:
@@ -120,7 +151,10 @@ class LineWorker:
     async def prepare(
         self, config: JsonlConfig, lines: list[tuple[bytes, int]], engine: Engine, now: datetime
     ) -> PreparedLines:
-        """The lines prepared in the worker; in a thread if it is not ready or has failed."""
+        """The lines prepared in the worker (waiting for it if it is starting); in a thread
+        if it was never started or has failed."""
+        if self._starting is not None and not self.ready and self.failed is None:
+            await self._until_ready()
         if self.ready:
             try:
                 return await self._in_worker(config, lines, engine, now)
