@@ -1,12 +1,14 @@
 """Ingest: mentions/s through sanitise + playbooks + store, and the event loop meanwhile.
 
-Ours: the IngestRunner reading a JSONL file as fast as it can (batches of 200, rules in a worker
-thread, one transaction per batch). Baseline: raw `sqlite3.executemany` of the same rows into the
+Ours: the IngestRunner reading a JSONL file as fast as it can, as `triage ingest` does: batches
+of 200 lines, parsed and prepared in the line worker process once it falls behind (in a thread
+before), one transaction per batch. Baseline: raw `sqlite3.executemany` of the same rows into the
 same schema: the storage limit, with no parsing, sanitising or rules. The loop-lag probe sleeps
 2 ms in a loop beside the runner and records how late it wakes: the longest turn another task
 (the desk's key handling) would have waited. The same probe then runs in a desk that fetches
-the same file while it draws the growing queue (its own process, 120x40, headless): the turns
-its responder would feel. DESIGN §9: >= 30k mentions/s, no turn > 16 ms.
+the same file while it draws the growing queue (its own process, 120x40, headless, ingest in
+that one process as a desk does it): the turns its responder would feel.
+DESIGN §9: >= 30k mentions/s, no turn > 16 ms.
 """
 
 from __future__ import annotations
@@ -157,7 +159,7 @@ def run(tmp: Path, quick: bool) -> list[Result]:
             ">= 30k/s",
             rate >= 30_000,
             higher_is_better=True,
-            gross=0.03,  # today ~0.09: far from the budget, see the README
+            gross=0.05,  # today ~0.17 at CI size (5k: the worker's start-up weighs), ~0.38 at 100k
         ),
         Result(
             "event loop: longest turn during ingest",
