@@ -7,7 +7,6 @@ matches what it stored, so the next run resumes exactly there."""
 from __future__ import annotations
 
 import bisect
-import contextlib
 import json
 import random
 import signal
@@ -19,6 +18,7 @@ from pathlib import Path
 
 from tests.conftest import FROZEN, Soak
 from tests.invariants import double_handled, duplicated_mentions, integrity
+from tests.processes import alive, children
 
 ROOT = Path(__file__).resolve().parent.parent
 LINES_PER_ROUND = 10_000  # about a second of ingest here: most kills land mid-file
@@ -41,27 +41,6 @@ def stored_and_cursor(db: Path) -> tuple[int, int]:
         row = conn.execute("SELECT cursor FROM source_state WHERE name = 'pipe'").fetchone()
     offset = int(row[0].partition(":")[0]) if row and row[0] else 0
     return stored, offset
-
-
-def children(pid: int) -> set[int]:
-    """Processes whose parent is `pid` (Linux /proc; empty elsewhere)."""
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError):
-            fields = stat.read_text().rpartition(")")[2].split()
-            if int(fields[1]) == pid:
-                found.add(int(stat.parent.name))
-    return found
-
-
-def alive(pids: set[int], patience: float = 5.0) -> set[int]:
-    """Those of `pids` still running after `patience` seconds."""
-    deadline = time.monotonic() + patience
-    while True:
-        running = {p for p in pids if Path(f"/proc/{p}").exists()}
-        if not running or time.monotonic() > deadline:
-            return running
-        time.sleep(0.1)
 
 
 def test_ingest_killed_at_random_points_resumes_from_its_cursor(tmp_path: Path, soak: Soak) -> None:

@@ -6,12 +6,16 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
 from playbooks import Engine
 from sources.jsonl import JsonlConfig, JsonlSource
 from tests.conftest import FROZEN, demo_mentions
+from tests.processes import alive, children
 from tui.ingest import IngestRunner
 from tui.line_worker import LineWorker
 from tui.store import Store
@@ -101,3 +105,32 @@ async def test_ingest_goes_on_in_a_thread_when_the_worker_dies(
     assert runner.worker.failed is not None and "terminated abruptly" in runner.worker.failed
     [[cursor]] = table(tmp_path / "t.db", "SELECT cursor FROM source_state")
     assert cursor == f"{path.stat().st_size}:{60 + 6}"
+
+
+def test_the_worker_leaves_with_a_parent_killed_while_it_was_starting(tmp_path: Path) -> None:
+    """Killed while the worker is still importing: it learns of its parent too late to ask
+    the kernel who that was, so the parent names itself."""
+    write_feed(tmp_path / "feed.jsonl", 3_000)
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[[sources]]\nname = "pipe"\ntype = "jsonl"\npath = "{tmp_path}/feed.jsonl"\n'
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "tui.cli",
+        "--config",
+        str(config),
+        "--db",
+        str(tmp_path / "t.db"),
+    ]
+    proc = subprocess.Popen([*command, "ingest", "--once"], stderr=subprocess.DEVNULL)
+    helpers: set[int] = set()
+    deadline = time.monotonic() + 30
+    while len(helpers) < 2 and proc.poll() is None and time.monotonic() < deadline:
+        helpers = children(proc.pid)  # the resource tracker first, then the worker
+        time.sleep(0.005)
+    proc.kill()
+    proc.wait()
+    assert len(helpers) == 2, "the worker never started"
+    assert not alive(helpers), "the worker outlived its parent"

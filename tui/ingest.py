@@ -10,6 +10,7 @@ reported in its health and retried with backoff; it never stops the others.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import nullcontext
@@ -54,7 +55,7 @@ class IngestRunner:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         session: str | None = None,
         standby_poll: float = 10.0,
-        offload: bool = True,
+        offload: bool | None = None,
     ) -> None:
         self.store = store
         self.sources = sources
@@ -68,7 +69,9 @@ class IngestRunner:
         self.session = session or session_id()  # this process, as a source lease holder
         self.standby_poll = standby_poll
         self.store_lease = SOURCE_LEASE
-        self.offload = offload  # fast JSONL feeds: parse and prepare in a second process
+        # Fast JSONL feeds parsed and prepared in a second process: by default where there is
+        # a second core for it.
+        self.offload = (os.cpu_count() or 1) > 1 if offload is None else offload
         self.worker = LineWorker()
 
     async def run(self, *, once: bool = False) -> None:
@@ -230,12 +233,11 @@ class IngestRunner:
         feeds = [(i.source, i.event) for i in items if isinstance(i.event, LineBatch)]
         if feeds and sum(i.size for i in items) >= self.batch_size:
             self.worker.start()  # a feed is ahead of us: use a second core from now on
-        in_thread = asyncio.to_thread(_prepare_events, events, engine, now) if events else None
-        thread = asyncio.ensure_future(in_thread) if in_thread else None
+        in_thread = asyncio.ensure_future(_prepare_events_in_thread(events, engine, now))
         done = await asyncio.gather(
             *(self.worker.prepare(s.config, lines.lines, engine, now) for s, lines in feeds)
         )
-        batch = await thread if thread else IngestBatch()
+        batch = await in_thread
         for (source, _), prepared in zip(feeds, done, strict=True):
             batch.upserts += prepared.stored
             cast(JsonlSource, source).took(len(prepared.stored), prepared.malformed)
@@ -245,6 +247,14 @@ class IngestRunner:
             if s.health.state is not HealthState.STANDBY
         ]
         return batch
+
+
+async def _prepare_events_in_thread(
+    events: list[MentionEvent], engine: Engine, now: datetime
+) -> IngestBatch:
+    if not events:  # a JSONL feed's batch: no thread hop
+        return IngestBatch()
+    return await asyncio.to_thread(_prepare_events, events, engine, now)
 
 
 def _prepare_events(events: list[MentionEvent], engine: Engine, now: datetime) -> IngestBatch:

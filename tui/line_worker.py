@@ -63,10 +63,12 @@ def _ready() -> bool:
     return True
 
 
-def _watch_parent() -> None:
+def _watch_parent(parent: int) -> None:
     """In the worker, first. ProcessPoolExecutor's workers outlive a parent killed with -9
-    (each holds both ends of its job pipe, so it never reads an end of file): leave with it."""
-    threading.Thread(target=_exit_with, args=(os.getppid(),), daemon=True).start()
+    (each holds both ends of its job pipe, so it never reads an end of file): leave with it.
+    The parent names itself: one killed while this process was still importing is gone
+    before it could be asked."""
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
 
 
 def _exit_with(parent: int) -> None:
@@ -87,8 +89,8 @@ class LineWorker:
         self._lock = threading.Lock()
 
     def start(self) -> None:
-        """Start the process in the background, idempotent. Making the pool starts
-        multiprocessing's resource tracker, itself a process: 8-25 ms on the event loop."""
+        """Start the process in the background; idempotent. In a thread: making the pool
+        also starts multiprocessing's resource tracker, a process, 8-25 ms of the loop's time."""
         if self._starting is not None or self.failed is not None or self._closed:
             return
         self._starting = asyncio.ensure_future(asyncio.to_thread(self._spawn))
@@ -101,9 +103,11 @@ class LineWorker:
                 # spawn, not fork: the parent has threads (SQLite's, the desk's) that a fork
                 # would copy mid-flight.
                 context = multiprocessing.get_context("spawn")
-                self._pool = ProcessPoolExecutor(1, mp_context=context, initializer=_watch_parent)
+                self._pool = ProcessPoolExecutor(
+                    1, mp_context=context, initializer=_watch_parent, initargs=(os.getpid(),)
+                )
                 self._started = self._pool.submit(_ready)
-                self._yield_to_the_desk()
+                self._lower_priority()
             except Exception as exc:  # no processes here (a sandbox): stay in the thread
                 self.failed = f"{type(exc).__name__}: {exc}"
 
@@ -125,15 +129,16 @@ class LineWorker:
         except TimeoutError:
             self._give_up(TimeoutError(f"no answer in {STARTUP_PATIENCE:.0f} s"))
 
-    def _yield_to_the_desk(self) -> None:
-        """A lower priority for the worker, from its first import on: when both cores are
-        busy, the kernel then runs this process's event loop first."""
+    def _lower_priority(self) -> None:
+        """From the worker's first import on: when both cores are busy, the kernel then
+        runs this process (its event loop, its writes) first."""
         if self.pid is not None:
             with contextlib.suppress(OSError, AttributeError):
                 os.setpriority(os.PRIO_PROCESS, self.pid, 10)
 
     @property
     def pid(self) -> int | None:
+        """The worker's process id (ProcessPoolExecutor names its processes nowhere else)."""
         processes = getattr(self._pool, "_processes", None) or {}
         return next(iter(processes), None)
 
@@ -158,7 +163,7 @@ class LineWorker:
         if self.ready:
             try:
                 return await self._in_worker(config, lines, engine, now)
-            except Exception as exc:  # a dead worker (BrokenProcessPool), an unpicklable line
+            except Exception as exc:  # a dead worker (BrokenProcessPool), an error in it
                 self._give_up(exc)
         return await asyncio.to_thread(prepare_lines, config, lines, engine, now)
 
