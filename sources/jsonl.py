@@ -70,8 +70,6 @@ class JsonlSource(Source[JsonlConfig]):
             self.health.received += 1
             self.health.last_success = self.clock()
             yield Upsert(mention=mention, cursor=f"{offset}:{lineno}")
-        if self.health.state is not HealthState.ERROR:
-            self.health.state = HealthState.IDLE
 
     async def line_batches(
         self, cursor: str | None, *, once: bool = False, size: int = 200
@@ -86,8 +84,6 @@ class JsonlSource(Source[JsonlConfig]):
                 piece = chunk[first : first + size]
                 _, offset, lineno = piece[-1]
                 yield LineBatch([(line, n) for line, _, n in piece], f"{offset}:{lineno}")
-        if self.health.state is not HealthState.ERROR:
-            self.health.state = HealthState.IDLE
 
     @property
     def batches_lines(self) -> bool:
@@ -134,6 +130,7 @@ class JsonlSource(Source[JsonlConfig]):
                 if not follow:
                     if pending.strip():  # a last line without a trailing newline
                         yield [(pending, offset + len(pending), lineno + 1)]
+                    self.health.state = HealthState.IDLE  # read to the end: caught up
                     return
                 await asyncio.sleep(self.config.follow_interval)
                 continue
