@@ -26,3 +26,11 @@ def alive(pids: set[int], patience: float = 5.0) -> set[int]:
         if not running or time.monotonic() > deadline:
             return running
         time.sleep(0.1)
+
+
+def command_line(pid: int) -> str:
+    """What `pid` runs, or "" once it is gone."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
