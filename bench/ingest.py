@@ -97,6 +97,8 @@ async def in_the_desk(feed: Path, tmp: Path, count: int) -> dict[str, float]:
     deadline = time.monotonic() + DESK_PATIENCE
     async with app.run_test(size=(120, 40)):
         while app.model.row_at(0) is None:  # start-up is the first-screen budget's business
+            if time.monotonic() > deadline:
+                raise RuntimeError("the desk showed no mention")
             await asyncio.sleep(0.002)
         await probe.run(lambda: len(app.model) >= count or time.monotonic() > deadline)
         if len(app.model) < count:  # a desk that stops short is a bug, not a slow run

@@ -42,6 +42,24 @@ async def test_reopening_does_not_migrate_twice(tmp_path: Path) -> None:
         assert db.execute("SELECT count(*) FROM schema_version").fetchone() == (schema.LATEST,)
 
 
+async def test_a_write_cancelled_while_beginning_leaves_no_transaction_open(
+    tmp_path: Path, engine: Engine
+) -> None:
+    """The BEGIN still runs in the connection's thread after the cancel: without a rollback
+    the connection could not begin again and other processes could not write at all."""
+    async with (
+        await Store.open(tmp_path / "t.db") as store,
+        await Store.open(tmp_path / "t.db") as other,
+    ):
+        writing = asyncio.create_task(ingest(store, engine, demo_mentions(1)))
+        await asyncio.sleep(0)  # it has sent BEGIN IMMEDIATE and waits for it
+        writing.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await writing
+        [mention_id] = await asyncio.wait_for(ingest(other, engine, demo_mentions(1)), 5)
+        assert await ingest(store, engine, demo_mentions(2)) == [mention_id + 1]
+
+
 async def test_ingest_is_idempotent(store: Store, engine: Engine) -> None:
     mentions = demo_mentions(40)
     first = await ingest(store, engine, mentions)

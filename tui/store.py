@@ -7,6 +7,7 @@ inside `BEGIN IMMEDIATE`, and one reader, so the desk keeps reading while ingest
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import sqlite3
@@ -185,13 +186,17 @@ class Store:
             if self._write_lock is not None:
                 await self._write_lock.acquire()
             try:
-                await _begin(db)
                 try:
+                    await _begin(db)
                     yield db
+                    await db.execute("COMMIT")
                 except BaseException:
-                    await db.execute("ROLLBACK")
+                    # Cancelled while BEGIN or COMMIT was on its way too: the statement still
+                    # runs in the connection's thread. A transaction left open made this
+                    # connection's next BEGIN fail and held the database's write lock from
+                    # every other process (a desk quitting mid-write hung on it).
+                    await asyncio.shield(_rollback(db))
                     raise
-                await db.execute("COMMIT")
             finally:
                 if self._write_lock is not None:
                     self._write_lock.release()
@@ -693,6 +698,13 @@ async def _begin(db: aiosqlite.Connection, patience: float = WRITE_PATIENCE) -> 
             if not locked or asyncio.get_running_loop().time() > deadline:
                 raise
         await asyncio.sleep(random.uniform(0.001, 0.05))
+
+
+async def _rollback(db: aiosqlite.Connection) -> None:
+    """Queued after whatever this connection was sent last, so it ends that transaction;
+    nothing to do if none began (BEGIN failed) or it ended (COMMIT ran)."""
+    with contextlib.suppress(sqlite3.OperationalError):
+        await db.execute("ROLLBACK")
 
 
 async def _pragma(db: aiosqlite.Connection, setting: str) -> None:
