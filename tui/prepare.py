@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
 from typing import Any
 
 from playbooks.engine import Engine, Suggestion
@@ -31,51 +30,42 @@ class Stored:
     suggestion_rows: list[tuple[Any, ...]]  # each suggestion's columns after mention_id
 
 
-@dataclass(frozen=True)
-class Prepared:
-    """A sanitised mention with the suggestions the playbooks made for it."""
-
-    mention: Mention
-    suggestions: list[Suggestion]
-
-    @cached_property
-    def stored(self) -> Stored:
-        received = self.mention.received_at
-        assert received is not None, "prepare() sets the received time"
-        dues = [opt_iso(received + s.sla) if s.sla else None for s in self.suggestions]
-        top = self.suggestions[0] if self.suggestions else None
-        values = (
-            *to_values(self.mention, received),
-            top.priority if top else "normal",
-            dues[0] if top else None,
-            dumps(top.params.get("tags", []) if top else []),
-        )
-        created = values[_RECEIVED]  # formatted once: times cost ~1.4 us each
-        suggestions = [
-            (
-                rank,
-                s.playbook_id,
-                s.playbook_version,
-                s.rule_id,
-                s.action,
-                dumps(s.params),
-                s.priority,
-                dues[rank],
-                s.why,
-                s.score,
-                created,
-            )
-            for rank, s in enumerate(self.suggestions)
-        ]
-        return Stored((self.mention.source_name, self.mention.native_id), values, suggestions)
-
-
 def prepare(mention: Mention, engine: Engine, now: datetime) -> Stored:
     """A mention as delivered, made safe to show, suggested for and turned into rows."""
     mention = sanitize_mention(mention)
+    received = mention.received_at or now
     if mention.received_at is None:
-        mention = mention.model_copy(update={"received_at": now})
-    return Prepared(mention, engine.suggest(mention)).stored
+        mention = mention.model_copy(update={"received_at": received})
+    return _stored(mention, engine.suggest(mention), received)
+
+
+def _stored(mention: Mention, suggestions: list[Suggestion], received: datetime) -> Stored:
+    dues = [opt_iso(received + s.sla) if s.sla else None for s in suggestions]
+    top = suggestions[0] if suggestions else None
+    values = (
+        *to_values(mention, received),
+        top.priority if top else "normal",
+        dues[0] if top else None,
+        dumps(top.params.get("tags", []) if top else []),
+    )
+    created = values[_RECEIVED]  # formatted once: a time costs ~1.4 us
+    rows = [
+        (
+            rank,
+            s.playbook_id,
+            s.playbook_version,
+            s.rule_id,
+            s.action,
+            dumps(s.params),
+            s.priority,
+            dues[rank],
+            s.why,
+            s.score,
+            created,
+        )
+        for rank, s in enumerate(suggestions)
+    ]
+    return Stored((mention.source_name, mention.native_id), values, rows)
 
 
 @dataclass(frozen=True)
