@@ -150,13 +150,10 @@ class Store:
         await self.close()
 
     async def _check_version(self, db: aiosqlite.Connection) -> int:
-        async with db.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
-        ) as cur:
-            if await cur.fetchone() is None:
-                return 0
-        async with db.execute("SELECT coalesce(max(version), 0) FROM schema_version") as cur:
-            row = await cur.fetchone()
+        table = "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+        if await first_row(db, table) is None:
+            return 0
+        row = await first_row(db, "SELECT coalesce(max(version), 0) FROM schema_version")
         version = int(row[0]) if row else 0
         if version > schema.LATEST:
             raise StoreError(
@@ -231,10 +228,10 @@ class Store:
         (a holder that died on this host is known dead at once, not after its lease)."""
         async with self._write() as db:
             now = self.clock()
-            async with db.execute("SELECT holder FROM source_state WHERE name = ?", (name,)) as cur:
-                row = await cur.fetchone()
+            row = await first_row(db, "SELECT holder FROM source_state WHERE name = ?", (name,))
             dead = row[0] if row and row[0] and holder_is_dead(row[0]) else None
-            async with db.execute(
+            taken = await first_row(
+                db,
                 """INSERT INTO source_state (name, type, state, updated_at, holder, holder_until)
                    VALUES (?, ?, 'starting', ?, ?, ?)
                    ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,
@@ -243,8 +240,8 @@ class Store:
                       OR source_state.holder = excluded.holder OR source_state.holder = ?
                    RETURNING holder""",
                 (name, type_, iso(now), session, iso(now + lease), iso(now), dead),
-            ) as cur:
-                return await cur.fetchone() is not None
+            )
+            return taken is not None
 
     async def let_go_sources(self, session: str) -> None:
         async with self._write() as db:
@@ -424,8 +421,7 @@ class Store:
         """Seconds from arrival to the first decision, per selected mention (for a plot)."""
         selected, args = report.selected_firsts(filters)  # the mentions the report counts
         sql = f"SELECT m.first_wait_s {selected} LIMIT ?"
-        async with self._scanner.execute(sql, [*args, limit]) as cur:
-            return [float(row[0]) for row in await cur.fetchall()]
+        return [float(row[0]) for row in await all_rows(self._scanner, sql, [*args, limit])]
 
     async def report(self, filters: Filters) -> Report:
         lanes = [self._scanner] if self._scanner is self._reader else [self._scanner, self._reader]
@@ -530,8 +526,7 @@ class Store:
                           SELECT 1 FROM claims c WHERE c.mention_id = m.id AND c.lease_until > ?)
                       ORDER BY m.priority_rank, coalesce(m.sla_due_at, '9999'), m.received_at
                       LIMIT 1"""
-            async with db.execute(sql, (*args, iso(now))) as cur:
-                row = await cur.fetchone()
+            row = await first_row(db, sql, (*args, iso(now)))
             if row is None:
                 return None
             await ledger.claim(db, row[0], who, now, lease)
@@ -558,14 +553,12 @@ class Store:
             return await ledger.wake_snoozed(db, self.clock())
 
     async def all_ids(self) -> list[int]:
-        async with self._reader.execute("SELECT id FROM mentions ORDER BY id") as cur:
-            return [row[0] for row in await cur.fetchall()]
+        return _first_column(await all_rows(self._reader, "SELECT id FROM mentions ORDER BY id"))
 
     async def actors(self) -> list[str]:
         """Everyone who has decided something, for the assign picker."""
         sql = "SELECT DISTINCT actor FROM decisions ORDER BY actor"
-        async with self._reader.execute(sql) as cur:
-            return [row[0] for row in await cur.fetchall()]
+        return _first_column(await all_rows(self._reader, sql))
 
     async def data_version(self) -> int:
         """Changes when any other connection commits: cheap polling for other desks' work."""
@@ -610,8 +603,7 @@ class Store:
             WHERE d.action != 'undo'
               AND NOT EXISTS (SELECT 1 FROM decisions u WHERE u.reverses_id = d.id)
             ORDER BY d.id"""
-        async with self._reader.execute(sql) as cur:
-            rows = await cur.fetchall()
+        rows = await all_rows(self._reader, sql)
         return {row[0]: Proposal.of(row[1], json.loads(row[2])) for row in rows}
 
     # -- export ---------------------------------------------------------------------------
@@ -673,8 +665,7 @@ async def _connect(target: str, *, uri: bool = False) -> aiosqlite.Connection:
     await _pragma(db, f"busy_timeout = {BUSY_TIMEOUT_MS}")
     await _pragma(db, "foreign_keys = ON")
     try:
-        async with db.execute("SELECT count(*) FROM sqlite_master") as cur:
-            await cur.fetchone()  # fail now if the file is not a database
+        await all_rows(db, "SELECT count(*) FROM sqlite_master")  # fail now if not a database
     except sqlite3.Error:
         await db.close()
         raise
@@ -708,9 +699,7 @@ async def _rollback(db: aiosqlite.Connection) -> None:
 
 
 async def _pragma(db: aiosqlite.Connection, setting: str) -> None:
-    # Closing the cursor matters: an unfinished statement holds a read lock.
-    async with db.execute(f"PRAGMA {setting}") as cur:
-        await cur.fetchall()
+    await all_rows(db, f"PRAGMA {setting}")  # read to the end: an unfinished one holds a lock
 
 
 def _statements(script: str) -> list[str]:
@@ -749,9 +738,8 @@ async def _ids_for(
                 "SELECT id, native_id FROM mentions "
                 f"WHERE source_name = ? AND native_id IN ({marks})"
             )
-            async with db.execute(sql, (source_name, *chunk)) as cur:
-                for row in await cur.fetchall():
-                    found[(source_name, row[1])] = row[0]
+            for row in await all_rows(db, sql, (source_name, *chunk)):
+                found[(source_name, row[1])] = row[0]
     return found
 
 
