@@ -166,14 +166,13 @@ class IngestRunner:
         writing: asyncio.Task[IngestBatch] | None = None
         try:
             while running:
-                items, finished = await self._collect(queue)
+                items, finished, full = await self._collect(queue)
                 running -= finished
-                preparing = asyncio.ensure_future(self._prepare(items))
+                preparing = asyncio.ensure_future(self._prepare(items, behind=full))
                 if writing is not None:
                     await self._store(await writing)
                 writing = preparing
-                behind = sum(item.size for item in items) >= self.batch_size
-                if not (behind and running and self.worker.ready):
+                if not (full and running and self.worker.ready):
                     writing = None
                     await self._store(await preparing)
         finally:
@@ -181,14 +180,15 @@ class IngestRunner:
                 writing.cancel()
             self.worker.close()
 
-    async def _collect(self, queue: asyncio.Queue[_Item | object]) -> tuple[list[_Item], int]:
-        """Wait for the first event, then gather more for up to `window` seconds."""
+    async def _collect(self, queue: asyncio.Queue[_Item | object]) -> tuple[list[_Item], int, bool]:
+        """Wait for the first event, then gather more for up to `window` seconds: the items,
+        how many sources finished, and whether the batch is full (ingest is behind)."""
         items: list[_Item] = []
         finished = size = 0
         try:
             first = await asyncio.wait_for(queue.get(), timeout=2.0)  # flush health now and then
         except TimeoutError:
-            return items, 0
+            return items, 0, False
         deadline = asyncio.get_running_loop().time() + self.window
         entry: _Item | object = first
         while True:
@@ -211,7 +211,7 @@ class IngestRunner:
                 entry = await asyncio.wait_for(queue.get(), timeout)
             except TimeoutError:
                 break
-        return items, finished
+        return items, finished, size >= self.batch_size
 
     async def _store(self, batch: IngestBatch) -> None:
         result = await self.store.ingest(batch)
@@ -221,7 +221,7 @@ class IngestRunner:
             if outcome is not None:
                 await outcome
 
-    async def _prepare(self, items: list[_Item]) -> IngestBatch:
+    async def _prepare(self, items: list[_Item], *, behind: bool) -> IngestBatch:
         """Sanitise, apply the playbooks and build the rows, off the event loop: events in a
         thread, JSONL lines in the worker process (or a thread, until it is up)."""
         engine, now = self.engine(), self.clock()
@@ -231,7 +231,7 @@ class IngestRunner:
         cursors = dict(self._cursors)
         events = [i.event for i in items if not isinstance(i.event, LineBatch)]
         feeds = [(i.source, i.event) for i in items if isinstance(i.event, LineBatch)]
-        if feeds and sum(i.size for i in items) >= self.batch_size:
+        if feeds and behind:
             self.worker.start()  # a feed is ahead of us: use a second core from now on
         in_thread = asyncio.ensure_future(_prepare_events_in_thread(events, engine, now))
         done = await asyncio.gather(
