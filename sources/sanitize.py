@@ -16,6 +16,7 @@ renderer never parses it, which `tui.render` guarantees. The raw payload keeps t
 
 from __future__ import annotations
 
+import operator
 import re
 import unicodedata
 from typing import Any
@@ -94,38 +95,85 @@ def _opt_line(value: str | None, limit: int = LINE_LIMIT) -> str | None:
     return None if value is None else clean_line(value, limit)
 
 
+# Every single-line field and its length cap; the text is the one multi-line field.
+_AUTHOR_LINES = {"id": LINE_LIMIT, "handle": LINE_LIMIT, "display_name": LINE_LIMIT, "url": 2_000}
+_MENTION_LINES = {
+    "source": 100,
+    "source_name": 200,
+    "native_id": 1_000,
+    "url": 2_000,
+    "title": LINE_LIMIT,
+    "language": 35,
+    "content_warning": LINE_LIMIT,
+    "in_reply_to_id": 1_000,
+    "thread_id": 1_000,
+}
+_author_lines = operator.attrgetter(*_AUTHOR_LINES)
+_mention_lines = operator.attrgetter(*_MENTION_LINES)
+_LINE_CAPS = (*_AUTHOR_LINES.values(), *_MENTION_LINES.values())
+_LISTS = {"hashtags": 200, "mentioned_handles": 200, "links": 2_000}  # at most 100 values
+_MAX_VALUES = 100
+_REQUIRED = ("source", "source_name")  # never empty: "unknown" stands in
+# A stretch of whitespace at the start or end of a value, in values joined by "|": any hit
+# (a "|" of the value's own included) sends the mention the long way.
+_EDGE_SPACE = re.compile(r"(?:^|\|)\s|\s(?:\||$)")
+
+
 def sanitize_mention(mention: Mention) -> Mention:
     """A copy of `mention` whose every network-supplied display field is safe to render;
     `mention` itself when nothing needed cleaning (most posts: a copy costs more than the
     cleaning, and mentions are frozen, so sharing is safe)."""
+    if _clean_already(mention):
+        return mention
     author = mention.author
-    clean_author = {
-        "id": _opt_line(author.id),
-        "handle": clean_line(author.handle) or "unknown",
-        "display_name": _opt_line(author.display_name),
-        "url": _opt_line(author.url, 2_000),
-    }
+    clean_author = {k: _opt_line(getattr(author, k), cap) for k, cap in _AUTHOR_LINES.items()}
+    clean_author["handle"] = clean_author["handle"] or "unknown"
     clean: dict[str, Any] = {
-        "source": clean_line(mention.source, 100) or "unknown",
-        "source_name": clean_line(mention.source_name, 200) or "unknown",
-        "native_id": clean_line(mention.native_id, 1_000) or _escaped(mention.native_id),
-        "url": _opt_line(mention.url, 2_000),
-        "text": clean_text(mention.text),
-        "title": _opt_line(mention.title),
-        "language": _opt_line(mention.language, 35),
-        "content_warning": _opt_line(mention.content_warning),
-        "in_reply_to_id": _opt_line(mention.in_reply_to_id, 1_000),
-        "thread_id": _opt_line(mention.thread_id, 1_000),
-        "hashtags": _lines(mention.hashtags, 200),
-        "mentioned_handles": _lines(mention.mentioned_handles, 200),
-        "links": _lines(mention.links, 2_000),
+        k: _opt_line(getattr(mention, k), c) for k, c in _MENTION_LINES.items()
     }
-    if _unchanged(author, clean_author):
-        if _unchanged(mention, clean):
-            return mention
-    else:
+    for name in _REQUIRED:
+        clean[name] = clean[name] or "unknown"
+    clean["native_id"] = clean["native_id"] or _escaped(mention.native_id)
+    clean["text"] = clean_text(mention.text)
+    for name, cap in _LISTS.items():
+        clean[name] = _lines(getattr(mention, name), cap)
+    if not _unchanged(author, clean_author):
         clean["author"] = author.model_copy(update=clean_author)
+    elif _unchanged(mention, clean):
+        return mention
     return mention.model_copy(update=clean)
+
+
+def _clean_already(mention: Mention) -> bool:
+    """Nothing sanitising would change, checked over all the fields at once: one scan of
+    them joined instead of a dozen calls per field (~3 us instead of ~9 for a clean post).
+    It may say no to a clean mention (the field-by-field path then returns it unchanged),
+    never yes to one that needs cleaning."""
+    author = mention.author
+    if not (mention.source and mention.source_name and mention.native_id and author.handle):
+        return False
+    singles = [v or "" for v in (*_author_lines(author), *_mention_lines(mention))]
+    if any(map(operator.gt, map(len, singles), _LINE_CAPS)):
+        return False
+    for name, cap in _LISTS.items():
+        values = getattr(mention, name)
+        if len(values) > _MAX_VALUES or max(map(len, values), default=0) > cap:
+            return False
+        singles += values
+    joined = "|".join(singles)
+    return (
+        len(mention.text) <= TEXT_LIMIT
+        and _SUSPECT.search(joined) is None
+        and not _edge_space(joined)
+        and _is_plain(mention.text, "\n\t")
+        and unicodedata.is_normalized("NFC", joined)
+    )
+
+
+def _edge_space(joined: str) -> bool:
+    if joined.isascii():  # past _SUSPECT, the only ASCII whitespace left is the space
+        return joined[:1] == " " or joined[-1:] == " " or " |" in joined or "| " in joined
+    return _EDGE_SPACE.search(joined) is not None  # ~4 us: the regex tries every position
 
 
 def _lines(values: tuple[str, ...], limit: int) -> tuple[str, ...]:

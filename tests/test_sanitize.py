@@ -6,7 +6,7 @@ import re
 import unicodedata
 from datetime import UTC, datetime
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from sources.model import Author, Mention
@@ -110,3 +110,63 @@ def test_an_unterminated_string_sequence_does_not_swallow_the_text_after_it() ->
     )
     assert clean_text("a\x1b]52;c;aGk= tail") == "a52;c;aGk= tail"
     assert clean_text("a\x1b]52;c;aGk=\x07 tail") == "a tail"  # terminated: gone whole
+
+
+# Every single-line field with its cap: (on the author?, name, cap).
+LINE_FIELDS = [
+    (True, "id", 500),
+    (True, "handle", 500),
+    (True, "display_name", 500),
+    (True, "url", 2000),
+    (False, "source", 100),
+    (False, "source_name", 200),
+    (False, "native_id", 1000),
+    (False, "url", 2000),
+    (False, "title", 500),
+    (False, "language", 35),
+    (False, "content_warning", 500),
+    (False, "in_reply_to_id", 1000),
+    (False, "thread_id", 1000),
+    (False, "hashtags", 200),
+    (False, "mentioned_handles", 200),
+    (False, "links", 2000),
+]
+EDGY = st.text(alphabet=st.sampled_from(" \u00a0\u3000\t\n|aé\u0301\x1b\u202e\u200b\x85"))
+
+
+@given(st.sampled_from(LINE_FIELDS), st.one_of(EDGY, EDGY.map(lambda t: t + "y" * 2000)))
+@example(field=(False, "title", 500), value="Cafe\u0301")  # not NFC, nothing else wrong
+def test_one_dirty_field_in_a_clean_mention_is_cleaned_like_the_field_alone(
+    field: tuple[bool, str, int], value: str
+) -> None:
+    """A clean mention is checked all at once; that check must never pass a mention one of
+    whose fields would be changed: edge spaces, controls, bidi, non-NFC, over its cap."""
+    on_author, name, cap = field
+    clean = Mention(
+        source="mastodon",
+        source_name="m",
+        native_id="1",
+        created_at=datetime.now(UTC),
+        author=Author(id="a", handle="ana", display_name="Ana", url="https://a.example/ana"),
+        text="Plain words,\nand a second line.",
+        title="A title",
+        language="en",
+        hashtags=("ok",),
+        links=("https://a.example/",),
+    )
+    expected = clean_line(value, cap)
+    if name in ("native_id",) and not value:
+        return  # the model requires one
+    listed = name in ("hashtags", "mentioned_handles", "links")
+    update = {name: (value,) if listed else value}
+    if on_author:
+        mention = clean.model_copy(update={"author": clean.author.model_copy(update=update)})
+        got = getattr(sanitize_mention(mention).author, name)
+    else:
+        mention = clean.model_copy(update=update)
+        got = getattr(sanitize_mention(mention), name)
+    if name in ("source", "source_name", "handle"):
+        expected = expected or "unknown"
+    elif name == "native_id":
+        expected = expected or value.encode("unicode_escape").decode("ascii")
+    assert got == ((expected,) if listed else expected)
