@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import sqlite3
 import subprocess
 import sys
 from collections import Counter
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -181,6 +182,55 @@ async def test_the_report_matches_an_independent_count(shift: Path) -> None:
     due = {m: r for m, r in mentions.items() if r["sla_due_at"]}
     met = sum(m in first and first[m]["decided_at"] <= r["sla_due_at"] for m, r in due.items())
     assert sum(r["met"] for r in report["SLA (first decision by the due time)"]) == met
+
+
+async def test_detection_latency_is_the_exact_nearest_rank_whatever_its_spread(
+    tmp_path: Path, engine: Engine
+) -> None:
+    """Its index orders coarse buckets of latency, not latency itself: each figure must still
+    be the exact k-th value, whether the ranks fall in one crowded bucket or across many,
+    with clocks that disagree (negative latency) and with a time range."""
+    rng = random.Random(5)
+    spreads = [
+        *(rng.uniform(1.0, 1.99) for _ in range(150)),  # a streaming source: one bucket
+        *(rng.uniform(-5, 5) for _ in range(60)),  # skewed clocks, around zero
+        *(rng.lognormvariate(4, 3) for _ in range(150)),  # polling: seconds to weeks
+        0.0,
+        0.05,
+    ]
+    mentions = []
+    for i, latency in enumerate(spreads):
+        received = FROZEN - timedelta(minutes=i)
+        mention = demo_mentions(1)[0].model_copy(
+            update={
+                "native_id": f"l{i}",
+                "source": ("mastodon", "rss")[i % 2],
+                "created_at": received - timedelta(seconds=latency),
+                "received_at": received,
+            }
+        )
+        mentions.append(mention)
+    db = tmp_path / "latency.db"
+    async with await Store.open(db, clock=lambda: FROZEN) as store:
+        await ingest(store, engine, mentions)
+    stored = rows(db, "SELECT source_name, source, latency_s, received_at FROM mentions")
+    for filters in (Filters(), Filters(since=FROZEN - timedelta(hours=3), until=FROZEN)):
+        async with await Store.open(db, readonly=True, clock=lambda: FROZEN) as store:
+            report = (await store.report(filters)).as_dict()["sections"]
+        groups: dict[tuple[str, str], list[float]] = {}
+        for r in stored:
+            arrived = when(r["received_at"])
+            if filters.since is None or filters.since <= arrived < FROZEN:  # until: excluded
+                groups.setdefault((r["source_name"], r["source"]), []).append(r["latency_s"])
+        shown = report["detection latency (published to received) per source"]
+        assert [(r["source"], r["network"]) for r in shown] == sorted(groups)
+        for row in shown:
+            latencies = groups[(row["source"], row["network"])]
+            assert (row["mentions"], row["median s"], row["p90 s"]) == (
+                len(latencies),
+                nearest_rank(latencies, 0.5),
+                nearest_rank(latencies, 0.9),
+            )
 
 
 async def test_a_report_filtered_by_actor_counts_only_that_actors_rows(shift: Path) -> None:

@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 import aiosqlite
 
+from tui.reads import all_rows
 from tui.review import BOOKKEEPING, Filters
 from tui.timefmt import iso, parse
 
@@ -71,10 +72,10 @@ async def build(dbs: Sequence[aiosqlite.Connection], f: Filters, now: datetime) 
     lanes: list[list[Callable[[aiosqlite.Connection], Awaitable[list[Section]]]]] = [
         [
             lambda db: _volumes(db, f),
-            lambda db: _detection_latency(db, f),
-            lambda db: _first_decisions(db, f),
+            lambda db: _detection_latency(db, f),  # reads buckets whole: the tuple lane
         ],
         [
+            lambda db: _first_decisions(db, f),
             lambda db: _decision_sections(db, f),
             lambda db: _sla(db, f, now),
             lambda db: _deliveries(db, f),
@@ -135,27 +136,93 @@ async def _percentiles(
 
 
 async def _walked(
-    db: aiosqlite.Connection, value: str, group: str, where: str, args: Sequence[object]
+    db: aiosqlite.Connection,
+    value: str,
+    group: str,
+    where: str,
+    args: Sequence[object],
+    bucket: str | None = None,
 ) -> list[list[Any]]:
     """[*group, n, median, p90] of `value` per `group` (columns, nearest rank), where an
     index orders `value` within each group and holds every filtered column: the k-th value is
-    a walk of k index entries (milliseconds at a million rows), not a sort of all of them."""
+    a walk of k index entries (milliseconds at a million rows), not a sort of all of them.
+
+    With `bucket`, the index orders only coarse buckets of `value` (cheaper to write, see
+    schema 10): the counts per bucket come from the index, and the k-th value is found by
+    sorting the one bucket that holds it."""
     where = f"{value} IS NOT NULL AND {where}"
-    columns = group.split(", ")
-    same = " AND ".join(f"{c} = ?" for c in columns)
-    groups = await _rows(
-        db, f"SELECT {group}, count(*) FROM mentions m WHERE {where} GROUP BY {group}", args
+    keys = f"{group}, {bucket}" if bucket else group
+    counts = await _rows(
+        db,
+        f"SELECT {keys}, count(*) FROM mentions m WHERE {where} GROUP BY {keys} ORDER BY {keys}",
+        args,
     )
+    groups: dict[tuple[Any, ...], list[tuple[Any, int]]] = {}
+    for *names, n in counts:
+        b = names.pop() if bucket else None
+        groups.setdefault(tuple(names), []).append((b, n))
+    same = " AND ".join(f"{c} = ?" for c in group.split(", "))
     out = []
-    for *g, n in sorted(groups, key=lambda row: [str(v) for v in row[:-1]]):
-        ranked = []
-        for k in ((n + 1) // 2, (9 * n + 9) // 10):
-            sql = f"""SELECT {value} FROM mentions m WHERE {same} AND {where}
-                      ORDER BY {value} LIMIT 1 OFFSET ?"""
-            [[x]] = await _rows(db, sql, [*g, *args, k - 1])
-            ranked.append(round(x, 1))
-        out.append([*g, n, *ranked])
+    for g, buckets in sorted(groups.items(), key=lambda item: [str(v) for v in item[0]]):
+        n = sum(count for _, count in buckets)
+        ranks = ((n + 1) // 2, (9 * n + 9) // 10)
+        if bucket is None:
+            ranked = [await _walk_to(db, value, same, where, [*g, *args], k) for k in ranks]
+        else:
+            ranked = await _from_buckets(
+                db, value, f"{same} AND {bucket} = ?", where, g, args, buckets, ranks
+            )
+        out.append([*g, n, *(round(x, 1) for x in ranked)])
     return out
+
+
+async def _walk_to(
+    db: aiosqlite.Connection, value: str, same: str, where: str, args: list[object], k: int
+) -> float:
+    """The k-th value (1-based) of an index-ordered range: a walk of k entries."""
+    sql = (
+        f"SELECT {value} FROM mentions m WHERE {same} AND {where} ORDER BY {value} LIMIT 1 OFFSET ?"
+    )
+    [[x]] = await _rows(db, sql, [*args, k - 1])
+    return float(x)
+
+
+async def _from_buckets(
+    db: aiosqlite.Connection,
+    value: str,
+    same: str,
+    where: str,
+    group: tuple[Any, ...],
+    args: Sequence[object],
+    buckets: list[tuple[Any, int]],
+    ranks: tuple[int, ...],
+) -> list[float]:
+    """The values at `ranks`, each from the one bucket that holds it, read whole and sorted
+    here: 0.17 s for 300k values, where SQLite's ORDER BY ... OFFSET took 0.32 s."""
+    ordered: dict[Any, list[float]] = {}
+    out = []
+    for k in ranks:
+        b, skipped = _holding(buckets, k)
+        if b not in ordered:
+            sql = f"SELECT {value} FROM mentions m WHERE {same} AND {where}"
+            rows = await all_rows(db, sql, [*group, b, *args])
+            ordered[b] = await asyncio.to_thread(_sorted_first, rows)
+        out.append(ordered[b][k - 1 - skipped])
+    return out
+
+
+def _sorted_first(rows: list[Any]) -> list[float]:
+    return sorted(row[0] for row in rows)
+
+
+def _holding(buckets: list[tuple[Any, int]], k: int) -> tuple[Any, int]:
+    """The bucket holding the k-th value (1-based), and how many values come before it."""
+    before = 0
+    for b, n in buckets:
+        if before + n >= k:
+            return b, before
+        before += n
+    raise ValueError(f"rank {k} past {before} values")
 
 
 async def _volumes(db: aiosqlite.Connection, f: Filters) -> list[Section]:
@@ -180,7 +247,9 @@ async def _volumes(db: aiosqlite.Connection, f: Filters) -> list[Section]:
 
 async def _detection_latency(db: aiosqlite.Connection, f: Filters) -> list[Section]:
     where, args = f.mentions()
-    rows = await _walked(db, "m.latency_s", "m.source_name, m.source", where, args)
+    rows = await _walked(
+        db, "m.latency_s", "m.source_name, m.source", where, args, bucket="m.latency_bucket"
+    )
     return [
         Section(
             "detection latency (published to received) per source",
