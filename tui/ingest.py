@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -264,4 +265,9 @@ def _prepare_events(events: list[MentionEvent], engine: Engine, now: datetime) -
             batch.upserts.append(prepare(event.mention, engine, now))
         elif isinstance(event, Delete):
             batch.deletes.append((event.source_name, event.native_id))
+        # Let go of the GIL after each mention, so an event loop that wants it (a desk
+        # drawing) gets it within ~50 us instead of the 1 ms switch interval, and has it most
+        # of the time rather than half. A desk fetching a 20k feed: turns over 16 ms in 0 of
+        # 30 runs, was 10 of 30 (p99 3.0 ms, was 4.9); it ingests 4.7k/s instead of 8k/s.
+        time.sleep(0)
     return batch
