@@ -190,7 +190,7 @@ async def _walk_to(
 async def _from_buckets(
     db: aiosqlite.Connection,
     value: str,
-    same: str,
+    in_bucket: str,  # the group's columns and the bucket, as `= ?` terms
     where: str,
     group: tuple[Any, ...],
     args: Sequence[object],
@@ -204,7 +204,7 @@ async def _from_buckets(
     for k in ranks:
         b, skipped = _holding(buckets, k)
         if b not in ordered:
-            sql = f"SELECT {value} FROM mentions m WHERE {same} AND {where}"
+            sql = f"SELECT {value} FROM mentions m WHERE {in_bucket} AND {where}"
             rows = await all_rows(db, sql, [*group, b, *args])
             ordered[b] = await asyncio.to_thread(_sorted_first, rows)
         out.append(ordered[b][k - 1 - skipped])
