@@ -93,8 +93,7 @@ async def build(dbs: Sequence[aiosqlite.Connection], f: Filters, now: datetime) 
 
 
 async def _rows(db: aiosqlite.Connection, sql: str, args: Iterable[object]) -> list[list[Any]]:
-    async with db.execute(sql, tuple(args)) as cur:
-        return [list(row) for row in await cur.fetchall()]
+    return [list(row) for row in await all_rows(db, sql, tuple(args))]
 
 
 async def _percentiles(
