@@ -170,7 +170,7 @@ def _clean_already(mention: Mention) -> bool:
 
 def _lines(values: tuple[str, ...], limit: int) -> tuple[str, ...]:
     """At most 100 single-line values; the same tuple when none needed cleaning."""
-    clean = tuple(clean_line(v, limit) for v in values[:100])
+    clean = tuple(clean_line(v, limit) for v in values[:_MAX_VALUES])
     return values if _same_items(values, clean) else clean
 
 
