@@ -89,6 +89,21 @@ async def test_a_playbook_reload_reaches_the_worker(engine: Engine, tmp_path: Pa
     assert not any(row.suggestion_rows for row in after.stored)
 
 
+async def test_the_worker_is_our_child_and_yields_the_cpu_to_us() -> None:
+    """When both cores are busy the kernel runs the ingesting process (a desk's event loop)
+    before the worker."""
+    worker = LineWorker()
+    try:
+        assert await worker.wait_ready(), worker.failed
+        pid = worker.pid
+        assert pid is not None and pid in children(os.getpid())
+        assert os.getpriority(os.PRIO_PROCESS, pid) == min(
+            19, os.getpriority(os.PRIO_PROCESS, 0) + 10
+        )
+    finally:
+        worker.close()
+
+
 async def test_ingest_goes_on_in_a_thread_when_the_worker_dies(
     tmp_path: Path, engine: Engine
 ) -> None:

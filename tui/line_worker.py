@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import multiprocessing
 import os
 import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
+from multiprocessing.context import SpawnContext, SpawnProcess
 
 from playbooks.engine import Engine
 from playbooks.loader import LoadedPlaybook
@@ -59,8 +59,9 @@ def _run(job: _Job) -> PreparedLines | None:
     return prepare_lines(job.config, job.lines, engine, job.now)
 
 
-def _ready() -> bool:
-    return True
+def _ready() -> int:
+    """In the worker: its answer that it is up, and its process id."""
+    return os.getpid()
 
 
 def _watch_parent(parent: int) -> None:
@@ -77,11 +78,29 @@ def _exit_with(parent: int) -> None:
     os._exit(0)
 
 
+class _LowPriorityProcess(SpawnProcess):
+    """Runs at a lower priority from its first import on: when both cores are busy, the
+    kernel then runs the parent (its event loop, its writes) first."""
+
+    def start(self) -> None:
+        super().start()
+        if self.pid is not None:  # (0 would mean this process)
+            with contextlib.suppress(OSError, AttributeError):  # no setpriority: Windows
+                os.setpriority(os.PRIO_PROCESS, self.pid, 10)
+
+
+class _Spawn(SpawnContext):
+    """Spawn, not fork: the parent has threads (SQLite's, the desk's) that a fork would copy
+    mid-flight."""
+
+    Process = _LowPriorityProcess
+
+
 class LineWorker:
     def __init__(self) -> None:
         self._pool: ProcessPoolExecutor | None = None
         self._starting: asyncio.Future[None] | None = None
-        self._started: Future[bool] | None = None
+        self._started: Future[int] | None = None
         self._sent: EngineKey | None = None
         self.failed: str | None = None  # why lines are prepared in a thread after all
         self.batches = 0  # prepared in the worker
@@ -100,14 +119,10 @@ class LineWorker:
             if self._closed:
                 return
             try:
-                # spawn, not fork: the parent has threads (SQLite's, the desk's) that a fork
-                # would copy mid-flight.
-                context = multiprocessing.get_context("spawn")
                 self._pool = ProcessPoolExecutor(
-                    1, mp_context=context, initializer=_watch_parent, initargs=(os.getpid(),)
+                    1, mp_context=_Spawn(), initializer=_watch_parent, initargs=(os.getpid(),)
                 )
                 self._started = self._pool.submit(_ready)
-                self._lower_priority()
             except Exception as exc:  # no processes here (a sandbox): stay in the thread
                 self.failed = f"{type(exc).__name__}: {exc}"
 
@@ -129,18 +144,10 @@ class LineWorker:
         except TimeoutError:
             self._give_up(TimeoutError(f"no answer in {STARTUP_PATIENCE:.0f} s"))
 
-    def _lower_priority(self) -> None:
-        """From the worker's first import on: when both cores are busy, the kernel then
-        runs this process (its event loop, its writes) first."""
-        if self.pid is not None:
-            with contextlib.suppress(OSError, AttributeError):
-                os.setpriority(os.PRIO_PROCESS, self.pid, 10)
-
     @property
     def pid(self) -> int | None:
-        """The worker's process id (ProcessPoolExecutor names its processes nowhere else)."""
-        processes = getattr(self._pool, "_processes", None) or {}
-        return next(iter(processes), None)
+        """The worker's process id, once it has answered."""
+        return self._started.result() if self.ready and self._started else None
 
     @property
     def ready(self) -> bool:
