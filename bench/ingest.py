@@ -29,7 +29,7 @@ from sources.demo.source import sample
 from sources.jsonl import JsonlConfig, JsonlSource
 from tui import collector
 from tui.ingest import IngestRunner
-from tui.mention_rows import COLUMNS, to_row
+from tui.mention_rows import COLUMNS, to_values
 from tui.store import Store
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -126,10 +126,10 @@ def baseline(feed: Path, db: Path) -> float:
     from sources.model import Mention
 
     rows = [
-        to_row(Mention.model_validate_json(line), NOW) for line in feed.read_text().splitlines()
+        to_values(Mention.model_validate_json(line), NOW) for line in feed.read_text().splitlines()
     ]
-    names = ", ".join(COLUMNS)
-    insert = f"INSERT INTO mentions ({names}) VALUES ({', '.join(':' + c for c in COLUMNS)})"
+    # Bound by position, as the store binds them.
+    insert = f"INSERT INTO mentions ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
     start = time.perf_counter()
     with sqlite3.connect(db) as conn:
         for i in range(0, len(rows), 500):
