@@ -185,6 +185,8 @@ def test_playbooks_test_backtests_against_stored_decisions(tmp_path: Path) -> No
     )
     csv_out = triage("playbooks", "test", str(bundled), "--db", str(db), "--format", "csv").stdout
     assert csv_out.splitlines()[0] == "playbook,rule,fired,top,decided,agreed,agreement"
+    # the word the README and the review screen use for it works too
+    assert triage("playbooks", "backtest", str(bundled), "--db", str(db)).stdout == text
 
 
 def test_an_unreadable_time_filter_is_a_one_line_error(tmp_path: Path) -> None:

@@ -94,12 +94,14 @@ def parser() -> argparse.ArgumentParser:
     )
     box.add_parser("send", parents=[common], help="deliver what is due now, once")
 
-    playbooks = sub.add_parser("playbooks", parents=[common], help="check, schema, backtest")
+    playbooks = sub.add_parser("playbooks", parents=[common], help="check, schema, test")
     actions = playbooks.add_subparsers(dest="playbooks_command", metavar="ACTION", required=True)
     check = actions.add_parser("check", parents=[common], help="report errors and warnings")
     check.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="default: configured")
     actions.add_parser("schema", parents=[common], help="print the playbook JSON schema")
-    test = actions.add_parser("test", parents=[common], help="backtest over a database")
+    test = actions.add_parser(
+        "test", aliases=["backtest"], parents=[common], help="backtest over a database"
+    )
     test.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     test.add_argument("--format", choices=["text", "json", "csv"], default="text")
     return top
