@@ -169,13 +169,24 @@ def parse_line(
     except json.JSONDecodeError as exc:
         return f"{where}: not JSON: {exc.msg} at column {exc.colno}"
     if not isinstance(data, dict):
-        return f"{where}: expected a JSON object, got {type(data).__name__}"
+        return f"{where}: expected a JSON object, got {_JSON_KINDS.get(type(data), 'a value')}"
     try:
         return Mention.model_validate(_defaults(data, config.name, clock))
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"]) or "(line)"
         return f"{where}: {field}: {err['msg']}"
+
+
+# What a line held instead of an object, in JSON's words rather than Python's.
+_JSON_KINDS: dict[type, str] = {
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "true or false",
+    type(None): "null",
+}
 
 
 def _defaults(data: dict[str, Any], name: str, clock: Callable[[], datetime]) -> dict[str, Any]:

@@ -45,6 +45,8 @@ async def test_bad_lines_are_located_counted_and_skipped(tmp_path: Path) -> None
         "[1, 2]",
         '{"native_id": "x", "author": {"followers": "many"}}',
         '{"native_id": "ok2", "text": "also fine"}',
+        "null",
+        '"just a string"',
     ]
     path.write_bytes(("\n".join(lines) + "\n").encode() + b'{"native_id": "\xff\xfe"}\n')
     source = _source(path)
@@ -54,10 +56,12 @@ async def test_bad_lines_are_located_counted_and_skipped(tmp_path: Path) -> None
         "ok2",
         "\ufffd\ufffd",
     ]  # bad UTF-8 replaced
-    assert source.health.malformed == 3
+    assert source.health.malformed == 5
     assert source.health.errors[0].startswith(f"{path}:2: not JSON")
-    assert source.health.errors[1] == f"{path}:3: expected a JSON object, got list"
+    assert source.health.errors[1] == f"{path}:3: expected a JSON object, got an array"
     assert source.health.errors[2].startswith(f"{path}:4: author.followers: ")
+    assert source.health.errors[3] == f"{path}:6: expected a JSON object, got null"
+    assert source.health.errors[4] == f"{path}:7: expected a JSON object, got a string"
 
 
 async def test_cursor_resumes_after_the_last_delivered_line(tmp_path: Path) -> None:
