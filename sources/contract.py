@@ -46,6 +46,9 @@ class HealthState(StrEnum):
     STANDBY = "standby"  # another process sharing the database fetches this source
 
 
+KEPT_ERRORS = 20  # the located errors a source keeps: its health screen, `triage ingest`
+
+
 @dataclass
 class Health:
     """What a responder needs to know about a source, in words."""
@@ -56,12 +59,15 @@ class Health:
     retry_at: datetime | None = None
     received: int = 0
     malformed: int = 0
-    errors: list[str] = field(default_factory=list)  # recent located errors, newest last
+    errors: list[str] = field(default_factory=list)  # the last KEPT_ERRORS, newest last
 
-    def record_malformed(self, message: str, keep: int = 20) -> None:
-        self.malformed += 1
+    def record_error(self, message: str) -> None:
         self.last_error = message
-        self.errors = [*self.errors[-(keep - 1) :], message]
+        self.errors = [*self.errors[-(KEPT_ERRORS - 1) :], message]
+
+    def record_malformed(self, message: str) -> None:
+        self.malformed += 1
+        self.record_error(message)
 
 
 C = TypeVar("C", bound=SourceConfig)

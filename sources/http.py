@@ -352,8 +352,7 @@ class HttpSource(Source[H], abc.ABC):
         health = self.health
         health.state = failure.state
         health.retry_at = now + timedelta(seconds=wait)
-        health.last_error = failure.message
-        health.errors = [*health.errors[-19:], failure.message]
+        health.record_error(failure.message)
         return wait
 
     def skip_malformed(self, what: str, exc: Exception) -> None:

@@ -72,6 +72,32 @@ def test_hostile_text_is_stored_sanitised_and_raw_kept(tmp_path: Path) -> None:
     assert json.loads(raw)["text"] == HOSTILE
 
 
+def test_ingest_lists_each_skipped_line_on_stderr(tmp_path: Path) -> None:
+    """A file with bad lines is stored but for them, and the run says which and why."""
+    feed = tmp_path / "in.jsonl"
+    good = [json.dumps({"native_id": f"ok{n}", "text": "fine"}) for n in range(3)]
+    feed.write_text("\n".join([good[0], "{broken", good[1], "null", good[2]]) + "\n")
+    config = tmp_path / "c.toml"
+    config.write_text(f'[[sources]]\nname = "pipe"\ntype = "jsonl"\npath = "{feed}"\n')
+    run = triage("ingest", "--once", "--config", str(config), "--db", str(tmp_path / "t.db"))
+    assert run.returncode == 0  # skipping a bad line is not a failed run
+    assert "pipe: idle, 3 received, 2 malformed" in run.stdout
+    assert run.stderr.splitlines() == [
+        f"pipe: {feed}:2: not JSON: Expecting property name enclosed in double quotes at column 2",
+        f"pipe: {feed}:4: expected a JSON object, got null",
+    ]
+
+    many = tmp_path / "many.jsonl"
+    many.write_text("".join(f"[{n}]\n" for n in range(25)))
+    config.write_text(f'[[sources]]\nname = "pipe"\ntype = "jsonl"\npath = "{many}"\n')
+    run = triage("ingest", "--once", "--config", str(config), "--db", str(tmp_path / "m.db"))
+    lines = run.stderr.splitlines()
+    assert lines[0] == "pipe: the last 20 errors:"
+    assert lines[1:] == [
+        f"pipe: {many}:{n}: expected a JSON object, got an array" for n in range(6, 26)
+    ]
+
+
 def test_export_csv_has_a_header_and_one_row_per_decision(tmp_path: Path) -> None:
     db = tmp_path / "t.db"
     triage("ingest", "--once", "--demo", "--db", str(db))

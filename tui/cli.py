@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from playbooks import Engine
+from sources.contract import KEPT_ERRORS, Health
 from tui import playbook_cmds, source_cmds
 from tui.outbox import STATES
 from tui.review import OUTCOMES, FilterError, Filters, parse_when
@@ -188,6 +189,20 @@ async def _backtest(loaded: Loaded, paths: list[Path], fmt: str) -> int:
         return await playbook_cmds.backtest(paths, store, fmt, sys.stdout)
 
 
+def _summarise(name: str, health: Health) -> None:
+    """A source's counts on stdout; on stderr, each error it kept (which lines of a file were
+    skipped, and why), so a run with bad input says where without opening the desk."""
+    note = f", last error: {health.last_error}" if health.last_error else ""
+    print(
+        f"{name}: {health.state.value}, {health.received} received, {health.malformed} "
+        f"malformed{note}"
+    )
+    if len(health.errors) == KEPT_ERRORS:
+        print(f"{name}: the last {KEPT_ERRORS} errors:", file=sys.stderr)
+    for message in health.errors:
+        print(f"{name}: {message}", file=sys.stderr)
+
+
 async def _ingest(loaded: Loaded, *, once: bool) -> int:
     from tui.ingest import IngestRunner
 
@@ -199,12 +214,7 @@ async def _ingest(loaded: Loaded, *, once: bool) -> int:
         else:  # a headless server delivers the desks' replies and escalations too
             await asyncio.gather(runner.run(), _deliver_forever(loaded, store))
         for source in loaded.sources:
-            health = source.health
-            note = f", last error: {health.last_error}" if health.last_error else ""
-            print(
-                f"{source.name}: {health.state.value}, {health.received} received, "
-                f"{health.malformed} malformed{note}"
-            )
+            _summarise(source.name, source.health)
         print(f"stored {runner.stored} new mentions in {store.path}")
         if runner.worker.failed:
             print(
