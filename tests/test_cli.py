@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import pytest
 
 HOSTILE = "[@click=app.quit]boom[/] \x1b]52;c;aGk=\x07 [/oops]"
 
@@ -96,6 +100,54 @@ def test_ingest_lists_each_skipped_line_on_stderr(tmp_path: Path) -> None:
     assert lines[1:] == [
         f"pipe: {many}:{n}: expected a JSON object, got an array" for n in range(6, 26)
     ]
+
+
+@pytest.mark.parametrize(("stop", "status"), [(signal.SIGTERM, 0), (signal.SIGINT, 130)])
+def test_a_stopped_server_lets_go_of_its_sources_and_sums_up(
+    tmp_path: Path, stop: signal.Signals, status: int
+) -> None:
+    """A service manager's SIGTERM is a normal end, Ctrl-C the usual 130; both let go of the
+    sources' leases (another process may fetch them at once) and print what was stored."""
+    feed, db = tmp_path / "in.jsonl", tmp_path / "t.db"
+    feed.write_text(
+        "".join(json.dumps({"native_id": f"m{n}", "text": "hi"}) + "\n" for n in range(5))
+    )
+    config = tmp_path / "c.toml"
+    config.write_text(
+        f'[[sources]]\nname = "pipe"\ntype = "jsonl"\npath = "{feed}"\nfollow = true\n'
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "ingest", "--config", str(config), "--db", str(db)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while _count(db, "SELECT count(*) FROM source_state WHERE holder IS NOT NULL") == 0:
+            assert time.monotonic() < deadline and server.poll() is None, server.stderr
+            time.sleep(0.05)
+        while _count(db, "SELECT count(*) FROM mentions") < 5:
+            assert time.monotonic() < deadline, "the server stored nothing"
+            time.sleep(0.05)
+    finally:
+        server.send_signal(stop)
+        out, err = server.communicate(timeout=60)
+    assert server.returncode == status, err
+    assert out.splitlines() == [
+        "pipe: ok, 5 received, 0 malformed",
+        f"stored 5 new mentions in {db}",
+    ]
+    assert "Traceback" not in err
+    assert _count(db, "SELECT count(*) FROM source_state WHERE holder IS NOT NULL") == 0
+
+
+def _count(db: Path, sql: str) -> int:
+    try:
+        with sqlite3.connect(db) as conn:
+            return int(conn.execute(sql).fetchone()[0])
+    except sqlite3.OperationalError:  # not made yet
+        return 0
 
 
 def test_export_csv_has_a_header_and_one_row_per_decision(tmp_path: Path) -> None:

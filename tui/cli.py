@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from playbooks import Engine
 from sources.contract import KEPT_ERRORS, Health
@@ -18,6 +19,9 @@ from tui.outbox import STATES
 from tui.review import OUTCOMES, FilterError, Filters, parse_when
 from tui.settings import ConfigError, Drill, Loaded, load
 from tui.store import Store, StoreError
+
+if TYPE_CHECKING:
+    from tui.ingest import IngestRunner
 
 
 class CommandError(Exception):
@@ -209,20 +213,57 @@ async def _ingest(loaded: Loaded, *, once: bool) -> int:
     engine = load_engine(loaded)
     async with await Store.open(loaded.settings.db) as store:
         runner = IngestRunner(store, loaded.sources, lambda: engine)
-        if once:
-            await runner.run(once=True)
-        else:  # a headless server delivers the desks' replies and escalations too
-            await asyncio.gather(runner.run(), _deliver_forever(loaded, store))
-        for source in loaded.sources:
-            _summarise(source.name, source.health)
-        print(f"stored {runner.stored} new mentions in {store.path}")
-        if runner.worker.failed:
-            print(
-                f"note: lines were prepared in one process: {runner.worker.failed}", file=sys.stderr
-            )
+        # A headless server delivers the desks' replies and escalations too.
+        work = runner.run(once=True) if once else _serve(runner, loaded, store)
+        try:
+            await _until_terminated(work)
+        finally:  # stopped by Ctrl-C or a service manager too: what it did, and why not more
+            for source in loaded.sources:
+                _summarise(source.name, source.health)
+            print(f"stored {runner.stored} new mentions in {store.path}")
+            if runner.worker.failed:
+                note = f"note: lines were prepared in one process: {runner.worker.failed}"
+                print(note, file=sys.stderr)
     # A source that could not fetch (for any reason) makes the run fail, for cron and CI.
     failed = [s for s in loaded.sources if s.health.state.value not in {"ok", "idle", "standby"}]
     return 1 if failed else 0
+
+
+async def _until_terminated(work: Coroutine[Any, Any, object]) -> None:
+    """Run `work`; SIGTERM (a service manager stopping the server) cancels it as Ctrl-C does,
+    so the sources' leases are let go and the run summed up, but it is a normal end."""
+    task = asyncio.ensure_future(work)
+    terminated = asyncio.Event()
+
+    def terminate() -> None:
+        terminated.set()
+        task.cancel()
+
+    loop = asyncio.get_running_loop()
+    try:
+        loop.add_signal_handler(signal.SIGTERM, terminate)
+    except (NotImplementedError, RuntimeError):  # Windows, or not the main thread
+        await task
+        return
+    try:
+        await task
+    except asyncio.CancelledError:
+        if not terminated.is_set():
+            raise
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+
+
+async def _serve(runner: IngestRunner, loaded: Loaded, store: Store) -> None:
+    """Ingest and deliver until stopped. A task group, not gather: cancelled, gather returns
+    as soon as the quicker task is done, and the store closed under ingest's own clean-up
+    (its sources' leases were never let go)."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(runner.run())
+            group.create_task(_deliver_forever(loaded, store))
+    except BaseExceptionGroup as failed:  # the first failure is the one to tell
+        raise failed.exceptions[0] from None
 
 
 async def _deliver_forever(loaded: Loaded, store: Store) -> None:
