@@ -60,10 +60,12 @@ class Health:
     received: int = 0
     malformed: int = 0
     errors: list[str] = field(default_factory=list)  # the last KEPT_ERRORS, newest last
+    error_count: int = 0  # every error recorded: how many of `errors` are new to a reader
 
     def record_error(self, message: str) -> None:
         self.last_error = message
         self.errors = [*self.errors[-(KEPT_ERRORS - 1) :], message]
+        self.error_count += 1
 
     def record_malformed(self, message: str) -> None:
         self.malformed += 1

@@ -138,8 +138,40 @@ def test_a_stopped_server_lets_go_of_its_sources_and_sums_up(
         "pipe: ok, 5 received, 0 malformed",
         f"stored 5 new mentions in {db}",
     ]
-    assert "Traceback" not in err
+    assert err.splitlines() == [f"triage ingest: pipe into {db}; Ctrl-C or SIGTERM stops"]
     assert _count(db, "SELECT count(*) FROM source_state WHERE holder IS NOT NULL") == 0
+
+
+def test_a_server_logs_a_source_in_trouble_and_out_of_it(tmp_path: Path) -> None:
+    feed, db = tmp_path / "later.jsonl", tmp_path / "t.db"
+    config = tmp_path / "c.toml"
+    config.write_text(
+        f'[[sources]]\nname = "pipe"\ntype = "jsonl"\npath = "{feed}"\nfollow = true\n'
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "ingest", "--config", str(config), "--db", str(db)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while _count(db, "SELECT count(*) FROM source_state WHERE state = 'error'") == 0:
+            assert time.monotonic() < deadline and server.poll() is None, server.stderr
+            time.sleep(0.05)
+        time.sleep(1.5)  # a look of the log's
+        feed.write_text(json.dumps({"native_id": "m1", "text": "here now"}) + "\n")
+        while _count(db, "SELECT count(*) FROM mentions") < 1:
+            assert time.monotonic() < deadline, "the server stored nothing"
+            time.sleep(0.05)
+    finally:  # the log looks once more as it stops
+        server.send_signal(signal.SIGTERM)
+        _, err = server.communicate(timeout=60)
+    logged = [line.split(" ", 1)[1] for line in err.splitlines()[1:]]  # after the start line
+    assert logged == [
+        f"pipe: error: {feed}: cannot read: No such file or directory",
+        "pipe: ok",
+    ]
 
 
 def _count(db: Path, sql: str) -> int:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from playbooks import Engine
 from sources.contract import KEPT_ERRORS, Health
 from tui import playbook_cmds, source_cmds
+from tui.health_log import HealthLog
 from tui.outbox import STATES
 from tui.review import OUTCOMES, FilterError, Filters, parse_when
 from tui.settings import ConfigError, Drill, Loaded, load
@@ -193,14 +194,16 @@ async def _backtest(loaded: Loaded, paths: list[Path], fmt: str) -> int:
         return await playbook_cmds.backtest(paths, store, fmt, sys.stdout)
 
 
-def _summarise(name: str, health: Health) -> None:
-    """A source's counts on stdout; on stderr, each error it kept (which lines of a file were
-    skipped, and why), so a run with bad input says where without opening the desk."""
+def _summarise(name: str, health: Health, *, errors: bool) -> None:
+    """A source's counts on stdout; with `errors`, each error it kept on stderr (which lines
+    of a file were skipped, and why), so a run with bad input says where."""
     note = f", last error: {health.last_error}" if health.last_error else ""
     print(
         f"{name}: {health.state.value}, {health.received} received, {health.malformed} "
         f"malformed{note}"
     )
+    if not errors:
+        return
     if len(health.errors) == KEPT_ERRORS:
         print(f"{name}: the last {KEPT_ERRORS} errors:", file=sys.stderr)
     for message in health.errors:
@@ -218,8 +221,8 @@ async def _ingest(loaded: Loaded, *, once: bool) -> int:
         try:
             await _until_terminated(work)
         finally:  # stopped by Ctrl-C or a service manager too: what it did, and why not more
-            for source in loaded.sources:
-                _summarise(source.name, source.health)
+            for source in loaded.sources:  # a server logged its errors as they came
+                _summarise(source.name, source.health, errors=once)
             print(f"stored {runner.stored} new mentions in {store.path}")
             if runner.worker.failed:
                 note = f"note: lines were prepared in one process: {runner.worker.failed}"
@@ -255,13 +258,16 @@ async def _until_terminated(work: Coroutine[Any, Any, object]) -> None:
 
 
 async def _serve(runner: IngestRunner, loaded: Loaded, store: Store) -> None:
-    """Ingest and deliver until stopped. A task group, not gather: cancelled, gather returns
-    as soon as the quicker task is done, and the store closed under ingest's own clean-up
-    (its sources' leases were never let go)."""
+    """Ingest, deliver and log the sources' health until stopped. A task group, not gather:
+    cancelled, gather returns as soon as the quickest task is done, and the store closed under
+    ingest's own clean-up (its sources' leases were never let go)."""
+    names = ", ".join(s.name for s in loaded.sources) or "no sources"
+    print(f"triage ingest: {names} into {store.path}; Ctrl-C or SIGTERM stops", file=sys.stderr)
     try:
         async with asyncio.TaskGroup() as group:
             group.create_task(runner.run())
             group.create_task(_deliver_forever(loaded, store))
+            group.create_task(HealthLog(loaded.sources, sys.stderr).run())
     except BaseExceptionGroup as failed:  # the first failure is the one to tell
         raise failed.exceptions[0] from None
 
