@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 from textual.pilot import Pilot
@@ -75,3 +76,12 @@ async def settle(pilot: Pilot[int], limit: float = 5.0) -> None:
             break
         await pilot.pause(0.05)
     await pilot.pause()
+
+
+async def until(pilot: Pilot[int], done: Callable[[], bool], limit: float = 5.0) -> None:
+    """Wait for a condition the desk reaches in the background; fail if it never does."""
+    for _ in range(int(limit / 0.05)):
+        if done():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("the desk did not get there in time")

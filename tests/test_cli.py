@@ -102,6 +102,9 @@ def test_ingest_lists_each_skipped_line_on_stderr(tmp_path: Path) -> None:
     ]
 
 
+HELD = "SELECT count(*) FROM source_state WHERE holder IS NOT NULL"
+
+
 @pytest.mark.parametrize(("stop", "status"), [(signal.SIGTERM, 0), (signal.SIGINT, 130)])
 def test_a_stopped_server_lets_go_of_its_sources_and_sums_up(
     tmp_path: Path, stop: signal.Signals, status: int
@@ -112,24 +115,10 @@ def test_a_stopped_server_lets_go_of_its_sources_and_sums_up(
     feed.write_text(
         "".join(json.dumps({"native_id": f"m{n}", "text": "hi"}) + "\n" for n in range(5))
     )
-    config = tmp_path / "c.toml"
-    config.write_text(
-        f'[[sources]]\nname = "pipe"\ntype = "jsonl"\npath = "{feed}"\nfollow = true\n'
-    )
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tui.cli", "ingest", "--config", str(config), "--db", str(db)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    server = _server(tmp_path, feed, db)
     try:
-        deadline = time.monotonic() + 60
-        while _count(db, "SELECT count(*) FROM source_state WHERE holder IS NOT NULL") == 0:
-            assert time.monotonic() < deadline and server.poll() is None, server.stderr
-            time.sleep(0.05)
-        while _count(db, "SELECT count(*) FROM mentions") < 5:
-            assert time.monotonic() < deadline, "the server stored nothing"
-            time.sleep(0.05)
+        _wait_for(server, db, HELD)
+        _wait_for(server, db, "SELECT count(*) FROM mentions", 5)
     finally:
         server.send_signal(stop)
         out, err = server.communicate(timeout=60)
@@ -139,31 +128,17 @@ def test_a_stopped_server_lets_go_of_its_sources_and_sums_up(
         f"stored 5 new mentions in {db}",
     ]
     assert err.splitlines() == [f"triage ingest: pipe into {db}; Ctrl-C or SIGTERM stops"]
-    assert _count(db, "SELECT count(*) FROM source_state WHERE holder IS NOT NULL") == 0
+    assert _count(db, HELD) == 0
 
 
 def test_a_server_logs_a_source_in_trouble_and_out_of_it(tmp_path: Path) -> None:
     feed, db = tmp_path / "later.jsonl", tmp_path / "t.db"
-    config = tmp_path / "c.toml"
-    config.write_text(
-        f'[[sources]]\nname = "pipe"\ntype = "jsonl"\npath = "{feed}"\nfollow = true\n'
-    )
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tui.cli", "ingest", "--config", str(config), "--db", str(db)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    server = _server(tmp_path, feed, db)
     try:
-        deadline = time.monotonic() + 60
-        while _count(db, "SELECT count(*) FROM source_state WHERE state = 'error'") == 0:
-            assert time.monotonic() < deadline and server.poll() is None, server.stderr
-            time.sleep(0.05)
+        _wait_for(server, db, "SELECT count(*) FROM source_state WHERE state = 'error'")
         time.sleep(1.5)  # a look of the log's
         feed.write_text(json.dumps({"native_id": "m1", "text": "here now"}) + "\n")
-        while _count(db, "SELECT count(*) FROM mentions") < 1:
-            assert time.monotonic() < deadline, "the server stored nothing"
-            time.sleep(0.05)
+        _wait_for(server, db, "SELECT count(*) FROM mentions")
     finally:  # the log looks once more as it stops
         server.send_signal(signal.SIGTERM)
         _, err = server.communicate(timeout=60)
@@ -172,6 +147,28 @@ def test_a_server_logs_a_source_in_trouble_and_out_of_it(tmp_path: Path) -> None
         f"pipe: error: {feed}: cannot read: No such file or directory",
         "pipe: ok",
     ]
+
+
+def _server(tmp_path: Path, feed: Path, db: Path) -> subprocess.Popen[str]:
+    """`triage ingest` as a server, following `feed`."""
+    config = tmp_path / "c.toml"
+    config.write_text(
+        f'[[sources]]\nname = "pipe"\ntype = "jsonl"\npath = "{feed}"\nfollow = true\n'
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "ingest", "--config", str(config), "--db", str(db)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_for(server: subprocess.Popen[str], db: Path, sql: str, at_least: int = 1) -> None:
+    deadline = time.monotonic() + 60
+    while _count(db, sql) < at_least:
+        assert server.poll() is None, "the server stopped by itself"
+        assert time.monotonic() < deadline, f"never: {sql}"
+        time.sleep(0.05)
 
 
 def _count(db: Path, sql: str) -> int:

@@ -5,18 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from rich.segment import Segment
-from textual.pilot import Pilot
 
 from playbooks import Engine
 from sources.model import Author
 from tests.conftest import FROZEN, demo_mentions, ingest
-from tests.desk import desk, modal, seed, settings_for, settle
+from tests.desk import desk, modal, seed, settings_for, settle, until
 from tui.app import DeskApp
 from tui.store import Store
 from tui.widgets.detail import DetailPane
@@ -279,14 +277,6 @@ async def test_playbooks_hot_reload_survives_a_bad_edit(
         assert suggestion.params["tags"] == ["second"]
 
 
-async def _until(pilot: Pilot[int], done: Callable[[], bool], limit: float = 5.0) -> None:
-    for _ in range(int(limit / 0.05)):
-        if done():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("the desk did not get there in time")
-
-
 async def test_a_long_post_scrolls_by_keys_and_keeps_its_place_while_others_write(
     tmp_path: Path, engine: Engine
 ) -> None:
@@ -309,13 +299,13 @@ async def test_a_long_post_scrolls_by_keys_and_keeps_its_place_while_others_writ
         # Another desk notes on this very mention: the pane shows the note, the reader stays.
         async with await Store.open(app.settings.db, clock=lambda: FROZEN) as store:
             await store.decide(long_id, actor="sam", action="note", params={"text": "on it"})
-        await _until(pilot, lambda: "on it" in _detail_text(app))
+        await until(pilot, lambda: "on it" in _detail_text(app))
         assert detail.scroll_y == place
         await pilot.press("K")
         await pilot.pause()
         assert 0 < detail.scroll_y < place
         await pilot.press("j" if app.model.ids[0] == long_id else "k")  # the other mention
-        await _until(pilot, lambda: "Paragraph 1:" not in _detail_text(app))
+        await until(pilot, lambda: "Paragraph 1:" not in _detail_text(app))
         assert detail.scroll_y == 0
 
 
@@ -330,7 +320,7 @@ async def test_arrivals_grow_the_queue_to_its_new_end(tmp_path: Path, engine: En
         assert len(app.model) == 40 and queue.virtual_size.height == 40
         async with await Store.open(app.settings.db, clock=lambda: FROZEN) as store:
             await ingest(store, engine, everything[40:])
-        await _until(pilot, lambda: len(app.model) == 70)
+        await until(pilot, lambda: len(app.model) == 70)
         assert queue.virtual_size.height == 70
         assert queue.vertical_scrollbar.window_virtual_size == 70
         await pilot.press("G")
@@ -360,7 +350,7 @@ async def test_arrivals_above_the_screen_leave_the_cursor_and_say_how_many(
         on = app.model.id_at(queue.cursor)
         async with await Store.open(app.settings.db, clock=lambda: FROZEN) as store:
             await ingest(store, engine, urgent)
-        await _until(pilot, lambda: len(app.model) == 45)
+        await until(pilot, lambda: len(app.model) == 45)
         await settle(pilot)
         assert app.model.id_at(queue.cursor) == on
         assert queue.new_above == 5
@@ -412,4 +402,4 @@ async def test_the_view_catches_up_with_every_write_even_if_a_signal_is_lost(
         app._drop_decided = lost  # type: ignore[method-assign]
         async with await Store.open(app.settings.db, clock=lambda: FROZEN) as store:
             await ingest(store, engine, everything[12:])
-        await _until(pilot, lambda: len(app.model) == 17)
+        await until(pilot, lambda: len(app.model) == 17)

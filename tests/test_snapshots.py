@@ -15,7 +15,7 @@ from playbooks import Engine
 from sources.contract import HealthState
 from sources.model import Author
 from tests.conftest import FROZEN, demo_mentions
-from tests.desk import desk_sync, modal, settle
+from tests.desk import desk_sync, modal, settle, until
 from tui.app import DeskApp
 
 HOSTILE = "[@click=app.quit]boom[/] \x1b]52;c;aGk=\x07 [/oops] \u202eevil\u202c"
@@ -132,7 +132,7 @@ def test_filter_with_an_error(snap_compare: Any, tmp_path: Path, engine: Engine)
         app = pilot.app
         assert isinstance(app, DeskApp)
         app.filter_input.value = "tag:outage age:soon"
-        await pilot.pause(0.3)  # the filter applies once typing pauses
+        await until(pilot, lambda: app.filter_error is not None)  # once typing pauses
         await settle(pilot)
 
     app = desk_sync(tmp_path, engine, count=12)
