@@ -46,6 +46,10 @@ class HealthState(StrEnum):
     STANDBY = "standby"  # another process sharing the database fetches this source
 
 
+# States no one needs to look at: the status bar folds them into a count, a server's log
+# does not call them trouble. (StrEnum: a state's text is found in it too.)
+FINE = frozenset({HealthState.OK, HealthState.IDLE, HealthState.STARTING, HealthState.STANDBY})
+
 KEPT_ERRORS = 20  # the located errors a source keeps: its health screen, `triage ingest`
 
 

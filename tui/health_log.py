@@ -9,12 +9,11 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from sources.contract import Health, HealthState, Source
+from sources.contract import FINE, Health, HealthState, Source
 from tui.timefmt import iso
 
 EVERY = 1.0  # seconds between looks
-_QUIET = {HealthState.OK, HealthState.IDLE, HealthState.STARTING}
-_FINE = {*_QUIET, HealthState.STANDBY}  # standby: another process fetches it, worth a line
+_QUIET = FINE - {HealthState.STANDBY}  # standby (another process fetches it) is worth a line
 
 
 class HealthLog:
@@ -56,7 +55,7 @@ class HealthLog:
     def _state(self, health: Health, told: list[str]) -> str:
         """The state in words, with the error behind it unless that was just told."""
         words = health.state.value
-        if health.state in _FINE:
+        if health.state in FINE:
             return words
         if health.last_error and health.last_error not in told:
             words += f": {health.last_error}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widget import Widget
 
+from sources.contract import FINE
 from tui.render import safe
 
 HEALTH_STYLE = {
@@ -15,9 +16,6 @@ HEALTH_STYLE = {
     "rate limited": "$warning",
     "standby": "$text-muted",
 }
-
-
-FINE = {"ok", "idle", "starting", "standby"}
 
 
 def _fold_fine(health: list[tuple[str, str, int]]) -> list[tuple[str, str, int]]:
