@@ -110,7 +110,8 @@ class FrameClock:
         self.frame.clear()
         start = time.perf_counter()
         act()
-        await asyncio.wait_for(self.frame.wait(), 5.0)
+        async with asyncio.timeout(5.0):
+            await self.frame.wait()
         return self.last - start
 
 
@@ -136,7 +137,8 @@ async def _accepts(app: DeskApp, clock: FrameClock, count: int = 9) -> list[floa
         while len(app.model) == before:
             await asyncio.sleep(0.0005)
         clock.frame.clear()
-        await asyncio.wait_for(clock.frame.wait(), 5.0)
+        async with asyncio.timeout(5.0):
+            await clock.frame.wait()
         samples.append(clock.last - start)
         await _settle(app)
     return samples

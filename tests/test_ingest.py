@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+import random
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,7 +14,7 @@ from playbooks import Engine
 from sources.contract import HealthState, Source, SourceConfig
 from sources.jsonl import JsonlConfig, JsonlSource
 from sources.model import MentionEvent
-from tests.conftest import FROZEN, demo_mentions
+from tests.conftest import FROZEN, demo_mentions, upsert
 from tui.ingest import IngestRunner
 from tui.store import Store
 
@@ -139,3 +141,36 @@ def test_a_dead_holder_on_this_host_is_known_dead_a_live_one_is_not() -> None:
     assert not holder_is_dead(session_id())  # this process
     assert not holder_is_dead(f"{host}:1:abc")  # init: alive
     assert not holder_is_dead(f"elsewhere.example:{finished.pid}:abc")  # cannot tell: lease
+
+
+class EndlessConfig(SourceConfig):
+    type: Literal["endless"] = "endless"
+
+
+class Endless(Source[EndlessConfig]):
+    """Mentions as fast as the event loop takes them, for ever."""
+
+    config_model = EndlessConfig
+
+    async def events(
+        self, cursor: str | None, *, once: bool = False
+    ) -> AsyncIterator[MentionEvent]:
+        pool = demo_mentions(50)
+        for n in itertools.count():
+            yield upsert(pool[n % len(pool)], cursor=str(n))
+            await asyncio.sleep(0)
+
+
+async def test_a_busy_runner_always_stops_when_cancelled(tmp_path: Path, engine: Engine) -> None:
+    """A server stopped under load must stop: 3.11's `wait_for` lost the cancel ~15% of the
+    times when its queue read finished in the same turn, and `triage ingest` ran on."""
+    random.seed(5)
+    async with await Store.open(tmp_path / "t.db") as store:
+        for _ in range(40):
+            runner = IngestRunner(store, [Endless(EndlessConfig(name="fast"))], lambda: engine)
+            running = asyncio.ensure_future(runner.run())
+            asyncio.get_running_loop().call_later(random.uniform(0.01, 0.05), running.cancel)
+            done, _ = await asyncio.wait({running}, timeout=5)
+            assert done == {running}, "the runner ran on after it was cancelled"
+            assert running.cancelled()
+            assert asyncio.all_tasks() == {asyncio.current_task()}, "a source read on"

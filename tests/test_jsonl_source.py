@@ -93,7 +93,8 @@ async def test_follow_picks_up_appended_lines(tmp_path: Path) -> None:
         await asyncio.sleep(0.05)
         assert seen == ["1"]
         handle.write("\n")
-    await asyncio.wait_for(task, 2)
+    async with asyncio.timeout(2):
+        await task
     assert seen == ["1", "2"]
 
 

@@ -185,7 +185,8 @@ async def test_jetstream_matches_locally_resumes_and_drops_the_replay(
     jet.drop()
     await eventually(lambda: len(jet.connections) == 2)
     jet.post("did:plc:pat", "3l4", "#acme is back")
-    await asyncio.wait_for(task, 10)
+    async with asyncio.timeout(10):
+        await task
     assert [(type(e).__name__, _id(e)) for e in events] == [
         ("Upsert", "at://did:plc:pat/app.bsky.feed.post/3l1"),
         ("Upsert", "at://did:plc:fan/app.bsky.feed.post/3l3"),

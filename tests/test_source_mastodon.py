@@ -171,7 +171,8 @@ async def test_stream_delivers_live_then_backfills_after_a_drop(masto: FakeMasto
     masto.push("update", after)  # already delivered by the backfill: dropped
     later = masto.status("live again")
     masto.push("update", later)
-    await asyncio.wait_for(task, 10)
+    async with asyncio.timeout(10):
+        await task
     assert ids(events) == [
         masto.statuses[0]["id"],
         live["id"],

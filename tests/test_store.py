@@ -56,7 +56,8 @@ async def test_a_write_cancelled_while_beginning_leaves_no_transaction_open(
         writing.cancel()
         with pytest.raises(asyncio.CancelledError):
             await writing
-        [mention_id] = await asyncio.wait_for(ingest(other, engine, demo_mentions(1)), 5)
+        async with asyncio.timeout(5):
+            [mention_id] = await ingest(other, engine, demo_mentions(1))
         assert await ingest(store, engine, demo_mentions(2)) == [mention_id + 1]
 
 
@@ -251,6 +252,7 @@ async def test_a_writer_cancelled_while_waiting_for_the_write_lock_does_not_keep
     first.release()
     with pytest.raises(asyncio.CancelledError):
         await waiting
-    await asyncio.wait_for(third.acquire(), 2)  # the abandoned wait gave the lock back
+    async with asyncio.timeout(2):  # the abandoned wait gave the lock back
+        await third.acquire()
     for lock in (first, second, third):
         lock.close()

@@ -122,7 +122,8 @@ class CommandSender:
             message = f"command: cannot run {self.argv[0]}: {exc.strerror}"
             raise Undelivered(message, retry=False) from None
         try:
-            out, err = await asyncio.wait_for(proc.communicate(body), self.deadline)
+            async with asyncio.timeout(self.deadline):
+                out, err = await proc.communicate(body)
         except TimeoutError:
             proc.kill()
             await proc.wait()

@@ -73,7 +73,8 @@ class Dispatcher:
         while True:
             await self.once()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll)
+                async with asyncio.timeout(self.poll):
+                    await self._wake.wait()
             self._wake.clear()
 
     async def once(self) -> int:

@@ -140,7 +140,8 @@ class LineWorker:
         """A starting worker is worth its ~0.4 s: preparing lines in threads meanwhile, beside
         its imports, made the event loop's turns up to twice as long."""
         try:
-            await asyncio.wait_for(asyncio.shield(self.wait_ready()), STARTUP_PATIENCE)
+            async with asyncio.timeout(STARTUP_PATIENCE):
+                await asyncio.shield(self.wait_ready())
         except TimeoutError:
             self._give_up(TimeoutError(f"no answer in {STARTUP_PATIENCE:.0f} s"))
 

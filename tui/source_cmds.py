@@ -73,7 +73,8 @@ async def _try(source: Source[Any]) -> int:
             fetched += isinstance(event, Upsert)
 
     try:
-        await asyncio.wait_for(run(), CHECK_LIMIT)
+        async with asyncio.timeout(CHECK_LIMIT):
+            await run()
     except TimeoutError:
         source.health.state = HealthState.ERROR
         source.health.last_error = f"no answer within {CHECK_LIMIT:g} s"

@@ -146,7 +146,8 @@ class FakeMastodon:
             try:
                 while True:
                     try:
-                        item = await asyncio.wait_for(queue.get(), self.heartbeat)
+                        async with asyncio.timeout(self.heartbeat):
+                            item = await queue.get()
                     except TimeoutError:
                         yield b":thump\n\n"
                         continue
