@@ -24,6 +24,7 @@ from bench.desk import build_db
 
 DESKS = 8
 PAUSE_MS = 500  # up to half a second between attempts: four decisions a second per desk
+STOP_PATIENCE_S = 15  # the server stops at once on SIGTERM; this long means it ignored it
 WORKER = [sys.executable, "-m", "tests.claim_worker"]
 
 
@@ -54,7 +55,11 @@ def contend(db: Path, tmp: Path, attempts: int, lock: bool) -> list[float]:
         outs = [json.loads(w.communicate()[0]) for w in workers]
     finally:
         feeder.terminate()
-        feeder.wait()
+        try:
+            feeder.wait(STOP_PATIENCE_S)
+        except subprocess.TimeoutExpired:
+            feeder.kill()
+            raise RuntimeError(f"triage ingest ran on {STOP_PATIENCE_S} s after SIGTERM") from None
     return sorted(ms for out in outs for ms in out["commits_ms"])
 
 
