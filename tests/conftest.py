@@ -30,6 +30,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--long"):  # a soak runs for many minutes by design
+        for item in items:
+            item.add_marker(pytest.mark.timeout(0))
+
+
 @dataclass
 class Soak:
     """How big the reliability tests run, and what they measured (written in long mode)."""
@@ -55,7 +61,8 @@ def soak(request: pytest.FixtureRequest) -> Iterator[Soak]:
         took = (datetime.now(UTC) - started).total_seconds()
         LONG_RESULTS.parent.mkdir(exist_ok=True)
         header = f"pytest --long, {started:%Y-%m-%d %H:%M} UTC, {took / 60:.0f} min\n"
-        LONG_RESULTS.write_text(header + "\n".join(sorted(found.figures)) + "\n")
+        with LONG_RESULTS.open("a") as record:  # each soak adds its run to the record
+            record.write("\n" + header + "\n".join(sorted(found.figures)) + "\n")
 
 
 @pytest.fixture(autouse=True)
