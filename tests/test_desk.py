@@ -16,6 +16,7 @@ from sources.model import Author
 from tests.conftest import FROZEN, demo_mentions, ingest
 from tests.desk import desk, modal, seed, settings_for, settle, until
 from tui.app import DeskApp
+from tui.query import Query
 from tui.store import Store
 from tui.widgets.detail import DetailPane
 from tui.widgets.queue import QueueList
@@ -403,3 +404,29 @@ async def test_the_view_catches_up_with_every_write_even_if_a_signal_is_lost(
         async with await Store.open(app.settings.db, clock=lambda: FROZEN) as store:
             await ingest(store, engine, everything[12:])
         await until(pilot, lambda: len(app.model) == 17)
+
+
+async def test_the_tab_counts_keep_up_with_a_steady_stream_of_arrivals(
+    tmp_path: Path, engine: Engine
+) -> None:
+    """Every arrival asks for a recount. One asked while a count runs joins the next, so
+    counts slower than the gap between arrivals (a huge database) still reach the tabs;
+    cancelling the running count instead kept the old numbers for as long as arrivals came."""
+    everything = demo_mentions(40)
+    app = await desk(tmp_path, engine, mentions=everything[:10])
+    async with app.run_test(size=(160, 30)) as pilot:
+        await until(pilot, lambda: " 1 Inbox 10 " in str(app.status_bar.render()))
+        count = app.store.count
+
+        async def slow_count(query: Query) -> int:
+            await asyncio.sleep(0.1)  # nine a recount: longer than between two polls
+            return await count(query)
+
+        app.store.count = slow_count  # type: ignore[method-assign]
+        shown: set[str] = set()
+        async with await Store.open(app.settings.db, clock=lambda: FROZEN) as store:
+            for n in range(10, 40):
+                await ingest(store, engine, everything[n : n + 1])
+                await pilot.pause(0.15)
+                shown.add(str(app.status_bar.render()).split(" 2 ")[0])
+        assert len(shown) > 1, f"the tabs stood still while mentions arrived: {shown}"

@@ -139,7 +139,8 @@ class DeskApp(App[int]):
         self.ingest_error: str | None = None
         self.playbook_error: str | None = None  # the last reload failed; the old engine runs
         self._playbooks = Watcher(playbook_paths(self.settings))
-        self._counts: list[int] = [0] * len(self.views)
+        self._counts: list[int | None] = [None] * len(self.views)  # None: not counted yet
+        self._recount_due = self._counting = False
         self._breaches = 0
         self._stored_health: dict[str, dict[str, Any]] = {}  # as other desks last wrote it
         self._alarmed: dict[str, str] = {}  # sources we told the responder about, by state
@@ -381,7 +382,7 @@ class DeskApp(App[int]):
             collector.settle()
         self.selected &= {i for i in self.selected if i in self.model}
         self._reload_cost, self._last_reload = cost, time.monotonic()
-        self.run_worker(self._recount(), group="counts", exclusive=True)
+        self._want_recount()
 
     async def _deliver(self) -> None:
         """Send replies and escalations as they are decided (and any left from before)."""
@@ -393,14 +394,30 @@ class DeskApp(App[int]):
 
     def _delivery_changed(self, entry: Entry) -> None:
         """An attempt finished: the failing count, and the detail if it is this mention's."""
-        self.run_worker(self._recount(), group="counts", exclusive=True)
+        self._want_recount()
         if entry.mention_id == self._current():
             self.run_worker(self._show_detail(entry.mention_id), group="detail", exclusive=True)
 
+    def _want_recount(self) -> None:
+        """Count again soon. Asked while a count runs, it joins the next one: cancelling the
+        running count instead let a steady stream of arrivals keep the tabs at their old
+        numbers (or none) for as long as it lasted."""
+        self._recount_due = True
+        if not self._counting:
+            self._counting = True
+            self.run_worker(self._recount(), group="counts")
+
     async def _recount(self) -> None:
         """View counts and SLA breaches, in the background and at most every COUNT_EVERY s."""
-        await asyncio.sleep(max(0.0, self._last_count + COUNT_EVERY - time.monotonic()))
-        self._last_count = time.monotonic()
+        try:
+            while self._recount_due:
+                await asyncio.sleep(max(0.0, self._last_count + COUNT_EVERY - time.monotonic()))
+                self._recount_due, self._last_count = False, time.monotonic()
+                await self._count()
+        finally:  # no await between the last look at `_recount_due` and this
+            self._counting = False
+
+    async def _count(self) -> None:
         self._counts = [await self.store.count(self._context_query(v.query)) for v in self.views]
         self._breaches = await self.store.count(self._context_query("sla:breached"))
         self._stored_health = {row["name"]: row for row in await self.store.source_states()}

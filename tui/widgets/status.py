@@ -52,7 +52,7 @@ class StatusBar(Widget):
         self,
         views: list[str],
         current: int,
-        counts: list[int],
+        counts: list[int | None],
         health: list[tuple[str, str, int]],
         notice: str | None,
         *,
@@ -81,10 +81,11 @@ class StatusBar(Widget):
 
     @staticmethod
     def _tabs(
-        views: list[str], current: int, counts: list[int], *, compact: bool
+        views: list[str], current: int, counts: list[int | None], *, compact: bool
     ) -> list[str | tuple[str, str]]:
         parts: list[str | tuple[str, str]] = []
-        for index, (name, count) in enumerate(zip(views, counts, strict=True)):
+        for index, (name, counted) in enumerate(zip(views, counts, strict=True)):
+            count = "…" if counted is None else counted  # not counted yet: never a false 0
             if index == current:
                 parts += [(f" {index + 1} {safe(name)} {count} ", "bold reverse $accent"), " "]
             elif compact:
