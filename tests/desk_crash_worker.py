@@ -4,8 +4,8 @@
 
 It runs the real desk (live ingest from its config included) headless and presses accept,
 pull-next, move and undo at random. Whenever the desk tells its user a decision was logged
-("... logged as #N"), this prints `ack N` at once: what the screen acknowledged, which the
-log must hold whenever the process dies.
+(the status bar's "#N ..."), this prints `ack N` at once: what the screen
+acknowledged, which the log must hold whenever the process dies.
 """
 
 from __future__ import annotations
@@ -15,27 +15,26 @@ import random
 import re
 import sys
 from pathlib import Path
-from typing import Any
 
 from playbooks import Engine, bundled_dir, load_paths
 from tui.app import DeskApp
 from tui.settings import load
 
-ACKNOWLEDGED = re.compile(r"logged as #(\d+)")
+ACKNOWLEDGED = re.compile(r"^#(\d+) ")
 KEYS = "aaaannjju"
 
 
 async def main(config: Path, seed: int) -> None:
     engine = Engine(load_paths([bundled_dir()]).playbooks)
     app = DeskApp(load(config), engine, ingest=True)
-    shown = app.notify
+    shown = app.acknowledge
 
-    def notify(message: str, **options: Any) -> None:
-        for found in ACKNOWLEDGED.finditer(message):
+    async def acknowledge(said: str) -> None:
+        for found in ACKNOWLEDGED.finditer(said):
             print("ack", found.group(1), flush=True)
-        shown(message, **options)
+        await shown(said)
 
-    app.notify = notify  # type: ignore[method-assign]
+    app.acknowledge = acknowledge  # type: ignore[method-assign]
     rng = random.Random(seed)
     async with app.run_test(size=(120, 40)) as pilot:
         print("ready", flush=True)

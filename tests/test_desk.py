@@ -15,7 +15,7 @@ from playbooks import Engine
 from sources.model import Author
 from tests.conftest import FROZEN, demo_mentions, ingest
 from tests.desk import desk, modal, seed, settings_for, settle, until
-from tui.app import DeskApp
+from tui.app import ROUTINE, DeskApp
 from tui.query import Query
 from tui.store import Store
 from tui.widgets.detail import DetailPane
@@ -430,3 +430,19 @@ async def test_the_tab_counts_keep_up_with_a_steady_stream_of_arrivals(
                 await pilot.pause(0.15)
                 shown.add(str(app.status_bar.render()).split(" 2 ")[0])
         assert len(shown) > 1, f"the tabs stood still while mentions arrived: {shown}"
+
+
+async def test_each_decision_is_acknowledged_in_the_status_bar_in_place_of_the_last(
+    tmp_path: Path, engine: Engine
+) -> None:
+    """A toast for each decision piled up over the queue at a responder's pace; the status
+    bar says the latest one instead, then lets it go."""
+    app = await desk(tmp_path, engine)
+    async with app.run_test(size=(160, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("a", "a")
+        await until(pilot, lambda: len(_decisions(app)) == 2)
+        await until(pilot, lambda: "✓ #2 " in str(app.status_bar.render()))
+        assert "#1" not in str(app.status_bar.render())
+        assert not [n for n in app._notifications if "#" in n.message]
+        await until(pilot, lambda: "✓" not in str(app.status_bar.render()), ROUTINE + 2)

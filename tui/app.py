@@ -58,7 +58,7 @@ HEARTBEAT = 30.0  # seconds between claim renewals (the lease is 90 s)
 FIRST_WINDOW = 200  # ids shown at once on a new view or filter, before the rest arrive
 COUNT_EVERY = 2.0  # seconds between recounts of the view tabs
 FILTER_DEBOUNCE = 0.15  # seconds of quiet typing before the filter is applied
-ROUTINE = 2.5  # seconds a "logged" confirmation stays: at speed they would pile up
+ROUTINE = 4.0  # seconds the status bar says a decision was logged
 FOREVER = frozenset({"ingest", "outbox"})  # worker groups that run as long as the desk
 DETAIL_DELAY = 0.06  # the detail pane follows the cursor this much later
 REASONS = ["spam", "off-topic", "duplicate", "not actionable", "handled elsewhere"]
@@ -141,6 +141,7 @@ class DeskApp(App[int]):
         self._playbooks = Watcher(playbook_paths(self.settings))
         self._counts: list[int | None] = [None] * len(self.views)  # None: not counted yet
         self._recount_due = self._counting = False
+        self._said: tuple[str, float] | None = None  # the last "logged" line, and when
         self._breaches = 0
         self._stored_health: dict[str, dict[str, Any]] = {}  # as other desks last wrote it
         self._alarmed: dict[str, str] = {}  # sources we told the responder about, by state
@@ -323,6 +324,8 @@ class DeskApp(App[int]):
 
     async def _tick(self) -> None:
         self.queue.tick()
+        if self._said and time.monotonic() - self._said[1] > ROUTINE:
+            self._said = None
         await self._update_status()
 
     # -- data ------------------------------------------------------------------------
@@ -464,6 +467,7 @@ class DeskApp(App[int]):
             breaches=self._breaches,
             new_above=self.queue.new_above,
             selected=len(self.selected),
+            said=self._said[0] if self._said else None,
         )
 
     def _notice(self) -> str | None:
@@ -660,19 +664,20 @@ class DeskApp(App[int]):
         if len(logged) == 1:
             record = logged[0]
             how = f" — {record.outcome}" if record.outcome else ""
-            self.notify(
-                f"{describe(record.action, record.params)}{how}, logged as #{record.id}",
-                markup=False,
-                timeout=ROUTINE,
-            )
+            await self.acknowledge(f"#{record.id} {describe(record.action, record.params)}{how}")
         elif logged:
-            self.notify(
-                f"{logged[0].action}: {len(logged)} mentions logged", markup=False, timeout=ROUTINE
-            )
+            await self.acknowledge(f"{logged[0].action}: {len(logged)} mentions logged")
         for problem in refused[:3]:
             self.notify(f"Not logged: {problem}", severity="warning", markup=False)
         self.selected.clear()
         await self._drop_decided([intent.mention_id for intent in intents])
+
+    async def acknowledge(self, said: str) -> None:
+        """Say a decision is in the log ("#12 ...", its number there), in the status bar in
+        place of the one before: a toast for each piled up over the queue and its suggestions
+        at a responder's pace."""
+        self._said = (said, time.monotonic())
+        await self._update_status()
 
     async def _live_targets(self, intents: list[Intent]) -> list[str]:
         names = await self.store.source_names(i.mention_id for i in intents)
@@ -692,7 +697,7 @@ class DeskApp(App[int]):
         except DecisionRefused as exc:
             self.notify(str(exc).capitalize() + ".", severity="warning", markup=False)
             return
-        self.notify(f"Undid {record.params.get('reverses')} (logged as #{record.id})", markup=False)
+        await self.acknowledge(f"#{record.id} undid {record.params.get('reverses')}")
         stays = record.params.get("stays_out") or []
         if told := [s for s in stays if s["kind"] != "reply"]:
             teams = ", ".join(sorted({s["target"] for s in told}))

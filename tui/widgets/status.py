@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from rich.cells import cell_len
 from textual.content import Content
 from textual.widget import Widget
 
 from sources.contract import FINE
 from tui.render import safe
+
+MIN_SAID = 24  # cells of a decision's acknowledgement the layout makes room for
 
 HEALTH_STYLE = {
     "ok": "$success",
@@ -16,6 +21,10 @@ HEALTH_STYLE = {
     "rate limited": "$warning",
     "standby": "$text-muted",
 }
+
+
+def _as_is(health: list[tuple[str, str, int]]) -> list[tuple[str, str, int]]:
+    return health
 
 
 def _fold_fine(health: list[tuple[str, str, int]]) -> list[tuple[str, str, int]]:
@@ -59,22 +68,40 @@ class StatusBar(Widget):
         breaches: int = 0,
         new_above: int = 0,
         selected: int = 0,
+        said: str | None = None,
     ) -> None:
         # Sources in trouble first, so a narrow screen cuts the healthy ones, never those.
         health = sorted(health, key=lambda h: h[1].split(",")[0] in FINE)
-        rest = self._rest(health, notice, breaches, new_above, selected)
-        content = Content.assemble(*self._tabs(views, current, counts, compact=False), *rest)
-        width = self.size.width
-        if content.cell_length > width > 0:  # narrow: other tabs as "2:9"
-            content = Content.assemble(*self._tabs(views, current, counts, compact=True), *rest)
-        for fold in (_fold_fine, _fold_all):  # narrower still: fewer words about sources
-            if content.cell_length <= width or width <= 0:
-                break
-            rest = self._rest(fold(health), notice, breaches, new_above, selected)
-            content = Content.assemble(*self._tabs(views, current, counts, compact=True), *rest)
+        marks = (breaches, new_above, selected)
+        compact, fold = self._layout(views, current, counts, health, notice, marks, said)
+        content = Content.assemble(
+            *self._tabs(views, current, counts, compact=compact),
+            *self._rest(fold(health), notice, *marks, said=said),
+        )
         if content.plain != self._content.plain or content.spans != self._content.spans:
             self._content = content
             self.refresh()
+
+    def _layout(
+        self,
+        views: list[str],
+        current: int,
+        counts: list[int | None],
+        health: list[tuple[str, str, int]],
+        notice: str | None,
+        marks: tuple[int, int, int],
+        said: str | None,
+    ) -> tuple[bool, Callable[[list[tuple[str, str, int]]], list[tuple[str, str, int]]]]:
+        """Whether the tabs are compact and how the sources fold to fit the width: full tabs
+        if they fit, then compact, then fewer words about sources. Of an acknowledgement,
+        only its first MIN_SAID cells must fit."""
+        width = self.size.width + (max(0, cell_len(said) - MIN_SAID) if said else 0)
+        for compact, fold in ((False, _as_is), (True, _as_is), (True, _fold_fine)):
+            tabs = self._tabs(views, current, counts, compact=compact)
+            rest = self._rest(fold(health), notice, *marks, said=said)
+            if self.size.width <= 0 or Content.assemble(*tabs, *rest).cell_length <= width:
+                return compact, fold
+        return True, _fold_all
 
     def render(self) -> Content:
         return self._content
@@ -101,6 +128,8 @@ class StatusBar(Widget):
         breaches: int,
         new_above: int,
         selected: int,
+        *,
+        said: str | None = None,
     ) -> list[str | tuple[str, str]]:
         parts: list[str | tuple[str, str]] = []
         if new_above:
@@ -115,6 +144,8 @@ class StatusBar(Widget):
             if malformed:
                 parts.append((f" ({malformed} malformed skipped)", "$warning"))
             parts.append("  ")
+        if said:
+            parts += [(f"✓ {safe(said)}", "$success"), "  "]
         if notice:
             parts.append((notice, "bold $warning"))
         return parts
