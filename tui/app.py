@@ -48,7 +48,7 @@ from tui.store import DecisionRefused, IngestResult, Store, where_of
 from tui.views import View, context
 from tui.widgets.detail import DetailPane
 from tui.widgets.queue import QueueList
-from tui.widgets.status import StatusBar
+from tui.widgets.status import BarState, StatusBar
 
 Clock = Callable[[], datetime]
 NARROW = 110  # below this many columns the detail pane moves under the queue
@@ -459,15 +459,17 @@ class DeskApp(App[int]):
         if not self.status_bar.is_attached:
             return
         self.status_bar.show(
-            [v.name for v in self.views],
-            self.current_view,
-            self._counts,
-            health,
-            self._notice(),
-            breaches=self._breaches,
-            new_above=self.queue.new_above,
-            selected=len(self.selected),
-            said=self._said[0] if self._said else None,
+            BarState(
+                [v.name for v in self.views],
+                self.current_view,
+                self._counts,
+                health,
+                self._notice(),
+                breaches=self._breaches,
+                new_above=self.queue.new_above,
+                selected=len(self.selected),
+                said=self._said[0] if self._said else None,
+            )
         )
 
     def _notice(self) -> str | None:

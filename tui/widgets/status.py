@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from rich.cells import cell_len
 from textual.content import Content
@@ -23,20 +24,43 @@ HEALTH_STYLE = {
 }
 
 
-def _as_is(health: list[tuple[str, str, int]]) -> list[tuple[str, str, int]]:
+Health = list[tuple[str, str, int]]  # (source, state, malformed items skipped)
+Fold = Callable[[Health], Health]
+
+
+@dataclass(frozen=True)
+class BarState:
+    """Everything the bar shows."""
+
+    views: list[str]
+    current: int
+    counts: list[int | None]  # None: not counted yet
+    health: Health
+    notice: str | None = None  # demo or drill
+    breaches: int = 0
+    new_above: int = 0
+    selected: int = 0
+    said: str | None = None  # the last decision's acknowledgement
+
+
+def _fine(state: str) -> bool:
+    return state.split(",")[0] in FINE
+
+
+def _as_is(health: Health) -> Health:
     return health
 
 
-def _fold_fine(health: list[tuple[str, str, int]]) -> list[tuple[str, str, int]]:
+def _fold_fine(health: Health) -> Health:
     """Troubled sources by name and state (no retry clock), healthy ones as a count."""
-    troubled = [(n, s.split(",")[0], m) for n, s, m in health if s.split(",")[0] not in FINE]
+    troubled = [(n, s.split(",")[0], m) for n, s, m in health if not _fine(s)]
     fine = len(health) - len(troubled)
     return troubled + ([(f"{fine} source{'' if fine == 1 else 's'}", "ok", 0)] if fine else [])
 
 
-def _fold_all(health: list[tuple[str, str, int]]) -> list[tuple[str, str, int]]:
+def _fold_all(health: Health) -> Health:
     """Just which sources are in trouble; `h` tells the rest."""
-    troubled = [n for n, s, _ in health if s.split(",")[0] not in FINE]
+    troubled = [n for n, s, _ in health if not _fine(s)]
     return [(", ".join(troubled), "in trouble (h)", 0)] if troubled else _fold_fine(health)
 
 
@@ -57,51 +81,30 @@ class StatusBar(Widget):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._content = Content("")
 
-    def show(
-        self,
-        views: list[str],
-        current: int,
-        counts: list[int | None],
-        health: list[tuple[str, str, int]],
-        notice: str | None,
-        *,
-        breaches: int = 0,
-        new_above: int = 0,
-        selected: int = 0,
-        said: str | None = None,
-    ) -> None:
+    def show(self, state: BarState) -> None:
         # Sources in trouble first, so a narrow screen cuts the healthy ones, never those.
-        health = sorted(health, key=lambda h: h[1].split(",")[0] in FINE)
-        marks = (breaches, new_above, selected)
-        compact, fold = self._layout(views, current, counts, health, notice, marks, said)
-        content = Content.assemble(
-            *self._tabs(views, current, counts, compact=compact),
-            *self._rest(fold(health), notice, *marks, said=said),
-        )
+        state = replace(state, health=sorted(state.health, key=lambda h: _fine(h[1])))
+        content = self._layout(state)
         if content.plain != self._content.plain or content.spans != self._content.spans:
             self._content = content
             self.refresh()
 
-    def _layout(
-        self,
-        views: list[str],
-        current: int,
-        counts: list[int | None],
-        health: list[tuple[str, str, int]],
-        notice: str | None,
-        marks: tuple[int, int, int],
-        said: str | None,
-    ) -> tuple[bool, Callable[[list[tuple[str, str, int]]], list[tuple[str, str, int]]]]:
-        """Whether the tabs are compact and how the sources fold to fit the width: full tabs
-        if they fit, then compact, then fewer words about sources. Of an acknowledgement,
-        only its first MIN_SAID cells must fit."""
-        width = self.size.width + (max(0, cell_len(said) - MIN_SAID) if said else 0)
+    def _layout(self, state: BarState) -> Content:
+        """Full tabs if they fit, then compact ones, then fewer words about sources. Of an
+        acknowledgement, only its first MIN_SAID cells must fit."""
+        width = self.size.width
+        room = width + (max(0, cell_len(state.said) - MIN_SAID) if state.said else 0)
         for compact, fold in ((False, _as_is), (True, _as_is), (True, _fold_fine)):
-            tabs = self._tabs(views, current, counts, compact=compact)
-            rest = self._rest(fold(health), notice, *marks, said=said)
-            if self.size.width <= 0 or Content.assemble(*tabs, *rest).cell_length <= width:
-                return compact, fold
-        return True, _fold_all
+            content = self._assemble(state, compact, fold)
+            if width <= 0 or content.cell_length <= room:
+                return content
+        return self._assemble(state, True, _fold_all)
+
+    def _assemble(self, state: BarState, compact: bool, fold: Fold) -> Content:
+        return Content.assemble(
+            *self._tabs(state.views, state.current, state.counts, compact=compact),
+            *self._rest(replace(state, health=fold(state.health))),
+        )
 
     def render(self) -> Content:
         return self._content
@@ -122,30 +125,22 @@ class StatusBar(Widget):
         return parts
 
     @staticmethod
-    def _rest(
-        health: list[tuple[str, str, int]],
-        notice: str | None,
-        breaches: int,
-        new_above: int,
-        selected: int,
-        *,
-        said: str | None = None,
-    ) -> list[str | tuple[str, str]]:
+    def _rest(state: BarState) -> list[str | tuple[str, str]]:
         parts: list[str | tuple[str, str]] = []
-        if new_above:
-            parts += [(f" ↑ {new_above} new ", "bold reverse $success"), " "]
-        if selected:
-            parts += [(f" {selected} selected ", "bold reverse $secondary"), " "]
-        if breaches:
-            parts += [(f" {breaches} past SLA ", "bold reverse $error"), " "]
+        if state.new_above:
+            parts += [(f" ↑ {state.new_above} new ", "bold reverse $success"), " "]
+        if state.selected:
+            parts += [(f" {state.selected} selected ", "bold reverse $secondary"), " "]
+        if state.breaches:
+            parts += [(f" {state.breaches} past SLA ", "bold reverse $error"), " "]
         parts.append(" ")
-        for name, state, malformed in health:
-            parts.append((f"● {safe(name)} {state}", health_style(state)))
+        for name, health, malformed in state.health:
+            parts.append((f"● {safe(name)} {health}", health_style(health)))
             if malformed:
                 parts.append((f" ({malformed} malformed skipped)", "$warning"))
             parts.append("  ")
-        if said:
-            parts += [(f"✓ {safe(said)}", "$success"), "  "]
-        if notice:
-            parts.append((notice, "bold $warning"))
+        if state.said:  # after any trouble, before the notice: it is the newer news
+            parts += [(f"✓ {safe(state.said)}", "$success"), "  "]
+        if state.notice:
+            parts.append((state.notice, "bold $warning"))
         return parts
