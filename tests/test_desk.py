@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from rich.segment import Segment
+from textual import events
 
 from playbooks import Engine
 from sources.model import Author
@@ -446,3 +447,22 @@ async def test_each_decision_is_acknowledged_in_the_status_bar_in_place_of_the_l
         assert "#1" not in str(app.status_bar.render())
         assert not [n for n in app._notifications if "#" in n.message]
         await until(pilot, lambda: "✓" not in str(app.status_bar.render()), ROUTINE + 2)
+
+
+async def test_keys_typed_ahead_of_a_dialog_go_to_it_and_then_to_the_next_mention(
+    tmp_path: Path, engine: Engine
+) -> None:
+    """`x1x2` typed faster than the dialogs open: the first mention dismissed as spam, the
+    second as off-topic. Before, the digits reached the queue (view switches) and the second
+    `x` cancelled the first dismissal half logged."""
+    app = await desk(tmp_path, engine)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        first, second = app.model.ids[0], app.model.ids[1]
+        for key in "x1x2":  # all in the queue before the first dialog is up
+            app.post_message(events.Key(key, key))
+        await until(pilot, lambda: len(_decisions(app)) == 2)
+        await settle(pilot)
+        logged = {row[0]: json.loads(str(row[7]))["reason"] for row in _decisions(app)}
+        assert logged == {first: "spam", second: "off-topic"}
+        assert app.current_view == 0 and not app.screen.is_modal

@@ -8,19 +8,21 @@ intents and shows what the store answered, never claiming success before the com
 from __future__ import annotations
 
 import asyncio
+import functools
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
-from textual import on, work
+from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import Footer, Input
 
 from playbooks.engine import Engine
@@ -58,6 +60,7 @@ HEARTBEAT = 30.0  # seconds between claim renewals (the lease is 90 s)
 FIRST_WINDOW = 200  # ids shown at once on a new view or filter, before the rest arrive
 COUNT_EVERY = 2.0  # seconds between recounts of the view tabs
 FILTER_DEBOUNCE = 0.15  # seconds of quiet typing before the filter is applied
+TYPED_AHEAD_GAP = 0.03  # seconds between keys typed ahead of a dialog, as it takes them
 ROUTINE = 4.0  # seconds the status bar says a decision was logged
 FOREVER = frozenset({"ingest", "outbox"})  # worker groups that run as long as the desk
 DETAIL_DELAY = 0.06  # the detail pane follows the cursor this much later
@@ -67,6 +70,23 @@ SNOOZES = ["30m", "1h", "4h", "1d", "3d"]
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+T = TypeVar("T")
+
+
+def asks_first(
+    decide: Callable[[DeskApp], Coroutine[Any, Any, None]],
+) -> Callable[[DeskApp], None]:
+    """An action that asks in a dialog, then logs: run as the one "decide" worker, with the
+    keys typed from now until it is logged held for its dialog and then for what follows."""
+
+    @functools.wraps(decide)
+    def action(app: DeskApp) -> None:
+        app._held = [] if app._held is None else app._held
+        app.run_worker(app._holding_keys(decide(app)), group="decide", exclusive=True)
+
+    return action
 
 
 class DeskApp(App[int]):
@@ -142,6 +162,7 @@ class DeskApp(App[int]):
         self._counts: list[int | None] = [None] * len(self.views)  # None: not counted yet
         self._recount_due = self._counting = False
         self._said: tuple[str, float] | None = None  # the last "logged" line, and when
+        self._held: list[events.Key] | None = None  # keys typed while a decision asks and logs
         self._breaches = 0
         self._stored_health: dict[str, dict[str, Any]] = {}  # as other desks last wrote it
         self._alarmed: dict[str, str] = {}  # sources we told the responder about, by state
@@ -552,7 +573,7 @@ class DeskApp(App[int]):
             return
         await self._commit(intents)
 
-    @work(group="decide", exclusive=True)
+    @asks_first
     async def action_reply(self) -> None:
         detail = await self._one_detail()
         if detail is None:
@@ -568,7 +589,7 @@ class DeskApp(App[int]):
                 markup=False,
                 timeout=8,
             )
-        text = await self.push_screen_wait(TextScreen(f"Reply to {who}", template))
+        text = await self._dialog(TextScreen(f"Reply to {who}", template))
         if text is None:
             return
         seen = self._seen_status(detail)
@@ -580,32 +601,32 @@ class DeskApp(App[int]):
                 self.open_url(detail.mention.url)
         await self._commit([intent])
 
-    @work(group="decide", exclusive=True)
+    @asks_first
     async def action_note(self) -> None:
         detail = await self._one_detail()
         if detail is None:
             return
-        text = await self.push_screen_wait(TextScreen("Note for the log"))
+        text = await self._dialog(TextScreen("Note for the log"))
         if text is not None:
             await self._commit([Intent(detail.id, "note", {"text": text})])
 
-    @work(group="decide", exclusive=True)
+    @asks_first
     async def action_escalate(self) -> None:
         await self._pick_and_log("escalate", "team", "Escalate to", self._known("team"))
 
-    @work(group="decide", exclusive=True)
+    @asks_first
     async def action_tag(self) -> None:
         await self._pick_and_log("tag", "tags", "Tag with", self._known("tags"))
 
-    @work(group="decide", exclusive=True)
+    @asks_first
     async def action_dismiss_mention(self) -> None:
         await self._pick_and_log("dismiss", "reason", "Dismiss because", REASONS)
 
-    @work(group="decide", exclusive=True)
+    @asks_first
     async def action_snooze(self) -> None:
         await self._pick_and_log("snooze", "snooze", "Snooze for", SNOOZES, custom=False)
 
-    @work(group="decide", exclusive=True)
+    @asks_first
     async def action_assign(self) -> None:
         people = [self.settings.actor, *await self.store.actors()]
         await self._pick_and_log("assign", "assignee", "Assign to", people)
@@ -620,7 +641,7 @@ class DeskApp(App[int]):
         details = [d for d in [await self.store.detail(i) for i in targets] if d is not None]
         suggested = intents_for.suggested_value(details[0].top, action, key) if details else None
         count = f" ({len(details)} mentions)" if len(details) > 1 else ""
-        value = await self.push_screen_wait(
+        value = await self._dialog(
             PickScreen(
                 f"{title}{count}",
                 [*([suggested] if suggested else []), *choices],
@@ -637,6 +658,46 @@ class DeskApp(App[int]):
                 intents_for.answer(d, action, key, chosen, self._seen_status(d)) for d in details
             ]
             await self._commit(intents)
+
+    async def _dialog(self, screen: Screen[T]) -> T | None:
+        """Ask in a dialog. The keys typed since the key that asked (a fast `x1`) are its
+        keys: held till now, they go to it once its input has focus, one at a time while it
+        is still open (`1` picks and closes it: the `x` after it is the next decision's)."""
+        answer = self.push_screen(screen, wait_for_dismiss=True)
+        ready = asyncio.Event()
+
+        def focused(widget: Widget | None) -> None:
+            if widget is not None:
+                ready.set()
+
+        self.watch(screen, "focused", focused, init=False)
+        await ready.wait()
+        while self._held and not answer.done():
+            key = self._held.pop(0)
+            self.post_message(events.Key(key.key, key.character))
+            await asyncio.sleep(TYPED_AHEAD_GAP)
+        return await answer
+
+    async def _holding_keys(self, decision: Coroutine[Any, Any, None]) -> None:
+        try:
+            await decision
+        finally:  # logged, refused or given up: the keys typed after it act on the next
+            self._let_keys_go(holding=False)
+
+    def _let_keys_go(self, *, holding: bool) -> None:
+        held, self._held = self._held or [], [] if holding else None
+        for key in held:
+            self.post_message(events.Key(key.key, key.character))
+
+    async def on_event(self, event: events.Event) -> None:
+        """While a decision asks and logs, keys typed outside its dialog wait: the next `x`
+        must act on the next mention, not cancel this one half logged."""
+        # Forwarded ones too: those typed together reach the queue, unbound there, before
+        # the key that asks has run its action; they come back here for the desk's bindings.
+        if self._held is not None and isinstance(event, events.Key) and not self.screen.is_modal:
+            self._held.append(event)
+            return
+        await super().on_event(event)
 
     async def _one_detail(self) -> Detail | None:
         current = self._current()
