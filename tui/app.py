@@ -724,7 +724,9 @@ class DeskApp(App[int]):
             self.dispatcher.wake()  # anything this queued goes out now, not at the next poll
         logged = [r for r in results if not isinstance(r, DecisionRefused)]
         refused = [r for r in results if isinstance(r, DecisionRefused)]
-        if len(logged) == 1:
+        self.selected.clear()
+        await self._drop_decided([intent.mention_id for intent in intents])  # first: the next
+        if len(logged) == 1:  # mention is what the responder waits for, then the word
             record = logged[0]
             how = f" — {record.outcome}" if record.outcome else ""
             await self.acknowledge(f"#{record.id} {describe(record.action, record.params)}{how}")
@@ -732,8 +734,6 @@ class DeskApp(App[int]):
             await self.acknowledge(f"{logged[0].action}: {len(logged)} mentions logged")
         for problem in refused[:3]:
             self.notify(f"Not logged: {problem}", severity="warning", markup=False)
-        self.selected.clear()
-        await self._drop_decided([intent.mention_id for intent in intents])
 
     async def acknowledge(self, said: str) -> None:
         """Say a decision is in the log ("#12 ...", its number there), in the status bar in
