@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from textual import events
 from textual.pilot import Pilot
 
 from playbooks import Engine
@@ -20,7 +21,7 @@ from tests.fakenet.mastodon import TOKEN, FakeMastodon, Posting
 from tests.sources_helpers import eventually
 from tui.app import DeskApp
 from tui.ingest import IngestRunner
-from tui.screens.confirm import ConfirmScreen
+from tui.screens.confirm import READ_FIRST, ConfirmScreen
 from tui.settings import load
 from tui.store import Store
 from tui.widgets.queue import QueueList
@@ -74,13 +75,19 @@ async def go_to(app: DeskApp, pilot: Pilot[int], source: str) -> None:
     raise AssertionError(f"no {source} mention in the queue")
 
 
+async def asked(app: DeskApp, pilot: Pilot[int]) -> None:
+    """The first-send question is up, and up long enough to be answered."""
+    await eventually(lambda: isinstance(app.screen, ConfirmScreen))
+    await pilot.pause(READ_FIRST)
+
+
 async def reply(app: DeskApp, pilot: Pilot[int], text: str) -> None:
     """Reply to the Mastodon mention with `text` (after the suggested one), up to the
     first-send question."""
     await go_to(app, pilot, "fedi")
     await modal(pilot, "r")
     await pilot.press("end", *text, "ctrl+s")
-    await eventually(lambda: isinstance(app.screen, ConfirmScreen))
+    await asked(app, pilot)
 
 
 async def test_a_reply_typed_in_the_desk_lands_after_the_first_send_question(world: World) -> None:
@@ -114,7 +121,7 @@ async def test_a_stopped_receiver_shows_failing_then_recovers(world: World) -> N
         await go_to(app, pilot, "fedi")
         await modal(pilot, "e")
         await pilot.press(*"sre-oncall", "enter")
-        await eventually(lambda: isinstance(app.screen, ConfirmScreen))
+        await asked(app, pilot)
         await pilot.press("y")
 
         async def failing() -> bool:
@@ -167,7 +174,22 @@ async def test_undo_after_delivery_offers_to_delete_the_reply(world: World) -> N
                 break
             await pilot.pause(0.05)
         await pilot.press("u")
-        await eventually(lambda: isinstance(app.screen, ConfirmScreen))
+        await asked(app, pilot)
         await pilot.press("y")
         await eventually(lambda: len(world.posting.deleted) == 1)
         assert world.posting.deleted == [world.posting.posted[0]["id"]]
+
+
+async def test_keys_typed_ahead_never_answer_the_first_send_question(world: World) -> None:
+    """An `n` (pull next) typed right after ctrl+s must not answer "send for real?" no."""
+    app = world.app
+    async with app.run_test(size=(140, 36)) as pilot:
+        await go_to(app, pilot, "fedi")
+        await modal(pilot, "r")
+        for key, char in (("ctrl+s", None), ("n", "n")):  # the template as it stands
+            app.post_message(events.Key(key, char))
+        await asked(app, pilot)
+        assert isinstance(app.screen, ConfirmScreen), "a key typed ahead answered it"
+        await pilot.press("y")
+        await eventually(lambda: len(world.posting.posted) == 1)
+        assert world.posting.posted[0]["content"].startswith("@pat@fedi.example Sorry")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -10,6 +12,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from tui.render import safe
+
+# Seconds a question is shown before a key answers it: a key typed on from what came before
+# (`n` for the next mention, right after ctrl+s sent a reply) said "no" to a question nobody
+# had read, and the reply was gone. Browsers hold their permission prompts' buttons likewise.
+READ_FIRST = 0.5
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -28,6 +35,7 @@ class ConfirmScreen(ModalScreen[bool]):
         super().__init__()
         self.title_text = title
         self.question = question
+        self._asked = time.monotonic()
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -46,5 +54,11 @@ class ConfirmScreen(ModalScreen[bool]):
                 )
             )
 
+    def on_mount(self) -> None:
+        self._asked = time.monotonic()
+
     def action_answer(self, yes: bool) -> None:
+        if time.monotonic() - self._asked < READ_FIRST:
+            self.app.bell()  # too soon to be an answer to this
+            return
         self.dismiss(yes)
