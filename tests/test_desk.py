@@ -466,3 +466,11 @@ async def test_keys_typed_ahead_of_a_dialog_go_to_it_and_then_to_the_next_mentio
         logged = {row[0]: json.loads(str(row[7]))["reason"] for row in _decisions(app)}
         assert logged == {first: "spam", second: "off-topic"}
         assert app.current_view == 0 and not app.screen.is_modal
+        third = app.model.ids[0]
+        for key, char in (("x", "x"), ("d", "d"), ("u", "u"), ("p", "p"), ("enter", None)):
+            app.post_message(events.Key(key, char))  # typed to narrow the list, then picked
+        await until(pilot, lambda: len(_decisions(app)) == 3)
+        assert (_decisions(app)[2][0], json.loads(str(_decisions(app)[2][7]))) == (
+            third,
+            {"reason": "duplicate"},
+        )

@@ -16,6 +16,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui.render import safe
+from tui.screens.dialog import bound_to
 
 
 class PickScreen(ModalScreen[str | None]):
@@ -105,3 +106,7 @@ class PickScreen(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+    def may_close(self, key: str) -> bool:
+        """Whether `key` can answer this (a digit picks, enter picks, cancel cancels)."""
+        return key == "enter" or key.isdigit() or bound_to(self, key, {"cancel"})

@@ -9,6 +9,8 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static, TextArea
 
+from tui.screens.dialog import bound_to
+
 
 class TextScreen(ModalScreen[str | None]):
     BINDINGS = [
@@ -52,3 +54,7 @@ class TextScreen(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+    def may_close(self, key: str) -> bool:
+        """Whether `key` can answer this (log it, or cancel)."""
+        return bound_to(self, key, {"send", "cancel"})
