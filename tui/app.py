@@ -672,6 +672,7 @@ class DeskApp(App[int]):
                 ready.set()
 
         self.watch(screen, "focused", focused, init=False)
+        answer.add_done_callback(lambda _: ready.set())  # answered before it ever had focus
         await ready.wait()
         while self._held and not answer.done():
             key = self._held.pop(0)
