@@ -676,7 +676,7 @@ class DeskApp(App[int]):
         await ready.wait()
         while self._held and not answer.done():
             key = self._held.pop(0)
-            self.post_message(events.Key(key.key, key.character))
+            self._replay(key)
             if screen.may_close(key.key):  # then the next key waits to see if it did
                 await asyncio.wait({answer}, timeout=TYPED_AHEAD_PATIENCE)
         return await answer
@@ -685,12 +685,16 @@ class DeskApp(App[int]):
         try:
             await decision
         finally:  # logged, refused or given up: the keys typed after it act on the next
-            self._let_keys_go(holding=False)
+            self._let_keys_go()
 
-    def _let_keys_go(self, *, holding: bool) -> None:
-        held, self._held = self._held or [], [] if holding else None
+    def _let_keys_go(self) -> None:
+        held, self._held = self._held or [], None
         for key in held:
-            self.post_message(events.Key(key.key, key.character))
+            self._replay(key)
+
+    def _replay(self, key: events.Key) -> None:
+        """A held key, typed anew (the held event was already on its way once)."""
+        self.post_message(events.Key(key.key, key.character))
 
     async def on_event(self, event: events.Event) -> None:
         """While a decision asks and logs, keys typed outside its dialog wait: the next `x`
