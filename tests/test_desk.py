@@ -449,6 +449,21 @@ async def test_each_decision_is_acknowledged_in_the_status_bar_in_place_of_the_l
         await until(pilot, lambda: "✓" not in str(app.status_bar.render()), ROUTINE + 2)
 
 
+async def test_a_narrow_status_bar_drops_the_outcome_of_an_acknowledgement_not_half_a_word(
+    tmp_path: Path, engine: Engine
+) -> None:
+    """At 80 columns "#1 dismiss spam — overridden" does not fit beside the tabs and the
+    source: the bar says "#1 dismiss spam", not "#1 dismiss spam — ov"."""
+    app = await desk(tmp_path, engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await modal(pilot, "x")
+        await pilot.press("1")
+        await until(pilot, lambda: "✓ #1 " in str(app.status_bar.render()))
+        visible = str(app.status_bar.render())[: app.status_bar.content_region.width]
+        assert visible.rstrip().endswith("✓ #1 dismiss spam"), visible
+
+
 async def test_keys_typed_ahead_of_a_dialog_go_to_it_and_then_to_the_next_mention(
     tmp_path: Path, engine: Engine
 ) -> None:

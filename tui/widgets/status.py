@@ -64,6 +64,16 @@ def _fold_all(health: Health) -> Health:
     return [(", ".join(troubled), "in trouble (h)", 0)] if troubled else _fold_fine(health)
 
 
+_LADDER = ((False, _as_is), (True, _as_is), (True, _fold_fine))  # (compact tabs, health fold)
+
+
+def _shorter(said: str | None) -> list[str | None]:
+    """An acknowledgement, then the same without its outcome ("#4 dismiss spam — accepted")."""
+    if said is None or " — " not in said:
+        return [said]
+    return [said, said.rpartition(" — ")[0]]
+
+
 def health_style(state: str) -> str:
     """'rate limited, retry in 4m' is styled as 'rate limited'; unknown states as errors."""
     return HEALTH_STYLE.get(state.split(",")[0], "bold $error")
@@ -90,13 +100,23 @@ class StatusBar(Widget):
             self.refresh()
 
     def _layout(self, state: BarState) -> Content:
-        """Full tabs if they fit, then compact ones, then fewer words about sources. Of an
-        acknowledgement, only its first MIN_SAID cells must fit."""
+        """Full tabs if they fit, then compact ones, then fewer words about sources; at each,
+        the whole acknowledgement, then without its outcome. Failing all, only its first
+        MIN_SAID cells must fit. An acknowledgement may push the demo notice out."""
         width = self.size.width
+        if width <= 0:
+            return self._assemble(state, False, _as_is)
+        for compact, fold in _LADDER:
+            for said in _shorter(state.said):
+                shown = replace(state, said=said)
+                # News may push the notice out: then only the rest must fit.
+                measured = shown if said is None else replace(shown, notice=None)
+                if self._assemble(measured, compact, fold).cell_length <= width:
+                    return self._assemble(shown, compact, fold)
         room = width + (max(0, cell_len(state.said) - MIN_SAID) if state.said else 0)
-        for compact, fold in ((False, _as_is), (True, _as_is), (True, _fold_fine)):
+        for compact, fold in _LADDER:
             content = self._assemble(state, compact, fold)
-            if width <= 0 or content.cell_length <= room:
+            if content.cell_length <= room:
                 return content
         return self._assemble(state, True, _fold_all)
 
