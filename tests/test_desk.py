@@ -449,6 +449,24 @@ async def test_each_decision_is_acknowledged_in_the_status_bar_in_place_of_the_l
         await until(pilot, lambda: "✓" not in str(app.status_bar.render()), ROUTINE + 2)
 
 
+async def test_a_decision_takes_its_mention_off_the_tab_count_at_once(
+    tmp_path: Path, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Inbox tab went from 12 to 11 only at the next recount (up to 2 s later, here
+    never): the responder's own decision now counts at once."""
+    app = await desk(tmp_path, engine)
+    async with app.run_test(size=(160, 30)) as pilot:
+        await settle(pilot)
+        await until(pilot, lambda: " 1 Inbox 12 " in str(app.status_bar.render()))
+        monkeypatch.setattr("tui.app.COUNT_EVERY", 3600.0)  # no recount from here on
+        await modal(pilot, "x")
+        await pilot.press("1")
+        await until(pilot, lambda: " 1 Inbox 11 " in str(app.status_bar.render()))
+        await pilot.press("a")
+        await until(pilot, lambda: " 1 Inbox 10 " in str(app.status_bar.render()))
+        assert len(_decisions(app)) == 2
+
+
 async def test_a_narrow_status_bar_drops_the_outcome_of_an_acknowledgement_not_half_a_word(
     tmp_path: Path, engine: Engine
 ) -> None:

@@ -460,11 +460,19 @@ class DeskApp(App[int]):
         if not self.queue.is_attached:  # the desk closed meanwhile
             return
         if gone := set(ids) - kept:
+            self._count_out(sum(i in self.model for i in gone))
             self.queue.drop(gone)
         if any(self.model.row(i) != row for i, row in rows.items()):
             self.model.update(rows)
             self.queue.rows_arrived()
         self._dirty = True
+
+    def _count_out(self, left: int) -> None:
+        """Mentions left this view: its tab says so now, not at the next recount (up to
+        COUNT_EVERY away), which corrects it if a colleague's work changed it meanwhile."""
+        counted = self._counts[self.current_view]
+        if left and counted is not None:
+            self._counts[self.current_view] = max(0, counted - left)
 
     async def _update_status(self) -> None:
         now = self.clock()
