@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from rich.segment import Segment
 from textual import events
+from textual.widgets import OptionList
 
 from playbooks import Engine
 from sources.model import Author
@@ -134,6 +135,39 @@ async def test_views_switch_with_number_keys(tmp_path: Path, engine: Engine) -> 
         assert app.view.name == "Inbox"
 
 
+async def test_the_view_picker_lists_every_view_with_its_count_and_switches(
+    tmp_path: Path, engine: Engine
+) -> None:
+    app = await desk(tmp_path, engine)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        await until(pilot, lambda: " 1 Inbox 12 " in str(app.status_bar.render()))
+        await modal(pilot, "v")
+        listed = [str(o.prompt) for o in app.screen.query_one(OptionList).options]
+        assert listed[0] == "1  Inbox  12" and listed[-1] == "7  All  12", listed
+        await pilot.press("7")
+        await until(pilot, lambda: app.view.name == "All" and not app.screen.is_modal)
+        for key in "v2":  # typed ahead of the picker: its key, not "switch to view 2"
+            app.post_message(events.Key(key, key))
+        await until(pilot, lambda: app.view.name == "Urgent" and not app.screen.is_modal)
+        await modal(pilot, "v")
+        await pilot.press("escape")
+        await until(pilot, lambda: not app.screen.is_modal)
+        assert app.view.name == "Urgent"
+
+
+async def test_the_palette_shows_each_action_with_its_keys_as_mapped(
+    tmp_path: Path, engine: Engine
+) -> None:
+    app = await desk(tmp_path, engine, extra='[keys]\naccept = "y,ctrl+y"')
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        said = {c.title: c.help for c in app.get_system_commands(app.screen)}
+        assert said["Accept"] == "key: y, ^y"
+        assert said["Prev view"] == "key: ["
+        assert said["Views"] == "key: v"
+
+
 async def test_keys_are_remappable_from_settings(tmp_path: Path, engine: Engine) -> None:
     app = await desk(tmp_path, engine, extra='[keys]\naccept = "y"')
     async with app.run_test(size=(120, 30)) as pilot:
@@ -154,6 +188,7 @@ async def test_help_lists_the_active_keys(tmp_path: Path, engine: Engine) -> Non
         await pilot.pause()
         text = str(app.screen.query_one("Static").render())
         assert "Accept  (accept)" in text and "y" in text
+        assert "View 2: Urgent  (view_2)" in text and "Views  (views)" in text
         await pilot.press("escape")
         assert not app.screen.is_modal
 

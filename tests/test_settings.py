@@ -75,6 +75,10 @@ def test_demo_flag_forces_the_demo_without_touching_the_real_database(tmp_path: 
         ),
         (f"{JSONL}{JSONL}", "config.toml:6: sources.1.name: duplicate source name 'pipe'"),
         ('[[views]]\nquery = "status:new"\n', "config.toml:1: views.0.name: Field required"),
+        (
+            '[[views]]\nname = "Mine"\n[[views]]\nname = "Urgent"\n[[views]]\nname = "Mine"\n',
+            "config.toml:6: views.2.name: duplicate view name 'Mine'",
+        ),
     ],
 )
 def test_bad_config_names_file_line_and_field(tmp_path: Path, text: str, expected: str) -> None:

@@ -38,6 +38,7 @@ from tui.playbook_cmds import Watcher, load_engine, playbook_paths
 from tui.query import Query, QueryError, compile_query
 from tui.queue_model import QueueModel
 from tui.records import Detail, Entry, describe
+from tui.render import safe
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.help import HelpScreen
 from tui.screens.pick import PickScreen
@@ -118,6 +119,7 @@ class DeskApp(App[int]):
             Binding(str(n), f"switch_view({n - 1})", f"View {n}", id=f"view_{n}", show=False)
             for n in range(1, 10)
         ),
+        Binding("v", "pick_view", "Views", id="views", show=False),
         Binding("h", "sources", "Sources", id="sources", show=False),
         Binding("question_mark", "help", "Keys", id="help"),
         Binding("q", "quit", "Quit", id="quit"),
@@ -260,7 +262,15 @@ class DeskApp(App[int]):
                 def run(action: str = action) -> None:
                     self.run_worker(self.run_action(action))
 
-                yield SystemCommand(binding.description, f"key: {binding.key}", run)
+                yield SystemCommand(binding.description, f"key: {self._keys_of(binding)}", run)
+
+    def _keys_of(self, binding: Binding) -> str:
+        """The keys that trigger `binding` (as remapped in [keys], else as declared), as the
+        footer shows them: `[`, not left_square_bracket."""
+        keys = self.settings.keys.get(binding.id or "", binding.key)
+        return ", ".join(
+            self.get_key_display(Binding(key.strip(), binding.action)) for key in keys.split(",")
+        )
 
     # -- background work -------------------------------------------------------------
 
@@ -923,6 +933,26 @@ class DeskApp(App[int]):
             await self.reload(fresh=True)
             queue.cursor = 0
 
+    @asks_first
+    async def action_pick_view(self) -> None:
+        """Every view with its count; a digit or enter switches to it."""
+        labels = {
+            f"{view.name}  {'…' if count is None else count}": index
+            for index, (view, count) in enumerate(zip(self.views, self._counts, strict=True))
+        }
+        current = next(label for label, index in labels.items() if index == self.current_view)
+        picked = await self._dialog(
+            PickScreen(
+                "View",
+                list(labels),
+                preselect=current,
+                custom=False,
+                hint="enter picks, esc cancels",
+            )
+        )
+        if picked is not None:
+            await self.action_switch_view(labels[picked])
+
     async def action_cycle_view(self, step: int) -> None:
         await self.action_switch_view((self.current_view + step) % len(self.views))
 
@@ -935,11 +965,17 @@ class DeskApp(App[int]):
                 keys.setdefault(active.binding.id, []).append(display)
         unused_views = {f"view_{n}" for n in range(len(self.views) + 1, 10)}
         rows = [
-            (", ".join(keys[b.id]), f"{b.description}  ({b.id})")
+            (", ".join(keys[b.id]), f"{self._named(b)}  ({b.id})")
             for b in declared_bindings()
             if b.id in keys and b.id not in unused_views
         ]
         self.push_screen(HelpScreen(rows))
+
+    def _named(self, binding: Binding) -> str:
+        """What a binding does, its view named: "View 2: Urgent"."""
+        if binding.id and binding.id.startswith("view_"):
+            return f"{binding.description}: {safe(self.views[int(binding.id[5:]) - 1].name)}"
+        return binding.description
 
     async def action_sources(self) -> None:
         self._stored_health = {row["name"]: row for row in await self.store.source_states()}

@@ -216,6 +216,7 @@ def load(
         raise ConfigError(validation_errors(path, text or "", exc)) from None
     finally:
         _FILE_DATA.reset(token)
+    _check_views(settings, path, text)
     if drill is not None:
         settings = _drill_settings(settings, drill, db)
         return Loaded(
@@ -277,6 +278,23 @@ def _read(path: Path, *, must_exist: bool) -> tuple[dict[str, Any], str | None]:
         raise ConfigError(exc.errors) from None
 
 
+def _check_views(settings: Settings, path: Path, text: str | None) -> None:
+    """Two tabs of one name could not be told apart (nor picked)."""
+    names: set[str] = set()
+    for index, view in enumerate(settings.views):
+        if view.name in names:
+            raise ConfigError([_duplicate(path, text, "views", index, view.name)])
+        names.add(view.name)
+
+
+def _duplicate(path: Path, text: str | None, table: str, index: int, name: str) -> LocatedError:
+    """`[[sources]]` or `[[views]]` number `index` reuses an earlier one's name."""
+    line = locate(text, (table, index, "name")) if text else None
+    return LocatedError(
+        path, line, f"{table}.{index}.name", f"duplicate {table[:-1]} name {name!r}"
+    )
+
+
 def _build_sources(settings: Settings, path: Path, text: str | None) -> list[Source[Any]]:
     built, errors, names = [], [], set()
     for index, table in enumerate(settings.sources):
@@ -289,12 +307,7 @@ def _build_sources(settings: Settings, path: Path, text: str | None) -> list[Sou
                 errors.append(LocatedError(path, line, ".".join(map(str, full)), message))
             continue
         if source.name in names:
-            line = locate(text, ("sources", index, "name")) if text else None
-            errors.append(
-                LocatedError(
-                    path, line, f"sources.{index}.name", f"duplicate source name {source.name!r}"
-                )
-            )
+            errors.append(_duplicate(path, text, "sources", index, source.name))
             continue
         names.add(source.name)
         built.append(source)
