@@ -168,6 +168,25 @@ async def test_the_palette_shows_each_action_with_its_keys_as_mapped(
         assert said["Views"] == "key: v"
 
 
+async def test_the_layout_follows_the_terminal_as_it_is_resized(
+    tmp_path: Path, engine: Engine
+) -> None:
+    """Widened from 80 to 160 columns, the detail moves beside the queue. It used to stay
+    below: the layout was fitted to the size before the resize."""
+    app = await desk(tmp_path, engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+
+        def beside() -> bool:
+            return app.detail.region.x > app.queue.region.x
+
+        assert not beside()
+        await pilot.resize_terminal(160, 40)
+        await until(pilot, beside)
+        await pilot.resize_terminal(90, 40)
+        await until(pilot, lambda: not beside())
+
+
 async def test_keys_are_remappable_from_settings(tmp_path: Path, engine: Engine) -> None:
     app = await desk(tmp_path, engine, extra='[keys]\naccept = "y"')
     async with app.run_test(size=(120, 30)) as pilot:

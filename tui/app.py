@@ -198,7 +198,7 @@ class DeskApp(App[int]):
     async def on_mount(self) -> None:
         self.store = self._given_store or await Store.open(self.settings.db, clock=self.clock)
         self._apply_keymap()
-        self.on_resize()
+        self._fit(self.size.width)
         self.filter_input.display = False
         self.queue.focus()
         # Rules and SQLite work run in threads beside the event loop; hand the GIL back to the
@@ -228,8 +228,12 @@ class DeskApp(App[int]):
                 markup=False,
             )
 
-    def on_resize(self) -> None:
-        self.screen.set_class(self.size.width < NARROW, "-narrow")
+    def on_resize(self, event: events.Resize) -> None:
+        # The event's size: this handler runs before App's own, so `self.size` is the old one.
+        self._fit(event.size.width)
+
+    def _fit(self, width: int) -> None:
+        self.screen.set_class(width < NARROW, "-narrow")
 
     async def on_unmount(self) -> None:
         collector.release()
