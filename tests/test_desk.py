@@ -19,6 +19,7 @@ from tests.conftest import FROZEN, demo_mentions, ingest
 from tests.desk import desk, modal, seed, settings_for, settle, until
 from tui.app import ROUTINE, DeskApp
 from tui.query import Query
+from tui.screens.pick import PickScreen
 from tui.store import Store
 from tui.widgets.detail import DetailPane
 from tui.widgets.queue import QueueList
@@ -534,6 +535,25 @@ async def test_a_narrow_status_bar_drops_the_outcome_of_an_acknowledgement_not_h
         await until(pilot, lambda: "✓ #1 " in str(app.status_bar.render()))
         visible = app.status_bar.render_line(0).text  # as drawn: cut, and wrapped at words
         assert visible.rstrip().endswith("✓ #1 dismiss spam"), visible
+
+
+async def test_a_typed_ahead_digit_waits_for_the_picker_only_if_it_can_pick(
+    tmp_path: Path, engine: Engine
+) -> None:
+    """After a key that may close a dialog, the next typed-ahead key waits up to a second
+    to see whether it did. A digit past the end of the list never picks: no wait for it."""
+    app = await desk(tmp_path, engine)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        await modal(pilot, "s")  # snooze: 30m, 1h, 4h, 1d, 3d
+        picker = app.screen
+        assert isinstance(picker, PickScreen)
+        assert [picker.may_close(k) for k in "1567"] == [True, True, False, False]
+        await pilot.press("h")  # narrows the list to 1h and 4h
+        await until(pilot, lambda: len(picker.query_one(OptionList).options) == 2)
+        assert [picker.may_close(k) for k in "123"] == [True, True, False]
+        assert picker.may_close("enter") and picker.may_close("escape")
+        assert not picker.may_close("x")
 
 
 async def test_keys_typed_ahead_of_a_dialog_go_to_it_and_then_to_the_next_mention(

@@ -108,5 +108,8 @@ class PickScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
     def may_close(self, key: str) -> bool:
-        """Whether `key` can answer this (a digit picks, enter picks, cancel cancels)."""
-        return key == "enter" or key.isdigit() or bound_to(self, key, {"cancel"})
+        """Whether `key` can answer this (a listed digit picks, enter picks, cancel cancels).
+        Typing only narrows the list, so a digit past its end now never picks."""
+        if key.isdigit():
+            return 1 <= int(key) <= min(9, len(self._visible))
+        return key == "enter" or bound_to(self, key, {"cancel"})
