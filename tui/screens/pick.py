@@ -47,6 +47,7 @@ class PickScreen(ModalScreen[str | None]):
         super().__init__()
         self.title_text = title
         self.choices = list(dict.fromkeys(choices))
+        self._visible = self.choices  # what typing has narrowed it to (filled on mount)
         self.preselect = preselect
         self.custom = custom
         self.hint = hint
