@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -525,16 +526,18 @@ async def test_a_decision_takes_its_mention_off_the_tab_count_at_once(
 async def test_a_narrow_status_bar_drops_the_outcome_of_an_acknowledgement_not_half_a_word(
     tmp_path: Path, engine: Engine
 ) -> None:
-    """At 80 columns "#1 dismiss spam — overridden" does not fit beside the tabs and the
-    source: the bar says "#1 dismiss spam", not "#1 dismiss spam — ov"."""
+    """At 84 columns "#1 dismiss spam — overridden" does not fit beside the tabs and the
+    source: the bar says "#1 dismiss spam", not "#1 dismiss spam —"; and of the demo notice
+    after it, "DEMO", not "DEMO:"."""
     app = await desk(tmp_path, engine)
-    async with app.run_test(size=(80, 24)) as pilot:
+    app.loaded = replace(app.loaded, demo=True)
+    async with app.run_test(size=(84, 24)) as pilot:
         await settle(pilot)
         await modal(pilot, "x")
         await pilot.press("1")
         await until(pilot, lambda: "✓ #1 " in str(app.status_bar.render()))
         visible = app.status_bar.render_line(0).text  # as drawn: cut, and wrapped at words
-        assert visible.rstrip().endswith("✓ #1 dismiss spam"), visible
+        assert visible.rstrip().endswith("✓ #1 dismiss spam  DEMO"), visible
 
 
 async def test_a_typed_ahead_digit_waits_for_the_picker_only_if_it_can_pick(

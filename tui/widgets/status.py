@@ -103,7 +103,7 @@ class StatusBar(Widget):
     def _layout(self, state: BarState) -> Content:
         """Full tabs if they fit, then compact ones, then fewer words about sources; at each,
         the whole acknowledgement, then without its outcome. Failing all, only its first
-        MIN_SAID cells must fit. An acknowledgement may push the demo notice out."""
+        MIN_SAID cells must fit. An acknowledgement may push the demo notice out, to its label."""
         width = self.size.width
         if width <= 0:
             return self._assemble(state, False, _as_is)
@@ -113,13 +113,21 @@ class StatusBar(Widget):
                 # News may push the notice out: then only the rest must fit.
                 measured = shown if said is None else replace(shown, notice=None)
                 if self._assemble(measured, compact, fold).cell_length <= width:
-                    return self._assemble(shown, compact, fold)
+                    return self._fitted(shown, compact, fold, width)
         room = width + (max(0, cell_len(state.said) - MIN_SAID) if state.said else 0)
         for compact, fold in _LADDER:
-            content = self._assemble(state, compact, fold)
-            if content.cell_length <= room:
-                return content
-        return self._assemble(state, True, _fold_all)
+            if self._assemble(state, compact, fold).cell_length <= room:
+                return self._fitted(state, compact, fold, width)
+        return self._fitted(state, True, _fold_all, width)
+
+    def _fitted(self, state: BarState, compact: bool, fold: Fold, width: int) -> Content:
+        """As assembled, but a notice that would be cut keeps only its label ("DEMO")."""
+        content = self._assemble(state, compact, fold)
+        if state.notice and content.cell_length > width:
+            content = self._assemble(
+                replace(state, notice=state.notice.partition(":")[0]), compact, fold
+            )
+        return content
 
     def _assemble(self, state: BarState, compact: bool, fold: Fold) -> Content:
         return Content.assemble(
