@@ -189,6 +189,17 @@ async def test_the_layout_follows_the_terminal_as_it_is_resized(
         await until(pilot, lambda: not beside())
 
 
+async def test_a_click_on_a_view_tab_switches_to_it(tmp_path: Path, engine: Engine) -> None:
+    app = await desk(tmp_path, engine)
+    async with app.run_test(size=(160, 30)) as pilot:
+        await settle(pilot)
+        await until(pilot, lambda: " 2 Urgent 3 " in app.status_bar.render_line(0).text)
+        x = app.status_bar.render_line(0).text.index(" 2 Urgent 3 ") + 3
+        await pilot.click(app.status_bar, offset=(x, 0))
+        await until(pilot, lambda: app.view.name == "Urgent")
+        assert len(app.model) == 3
+
+
 async def test_keys_are_remappable_from_settings(tmp_path: Path, engine: Engine) -> None:
     app = await desk(tmp_path, engine, extra='[keys]\naccept = "y"')
     async with app.run_test(size=(120, 30)) as pilot:

@@ -957,6 +957,10 @@ class DeskApp(App[int]):
         if picked is not None:
             await self.action_switch_view(labels[picked])
 
+    @on(StatusBar.TabClicked)
+    async def _tab_clicked(self, event: StatusBar.TabClicked) -> None:
+        await self.action_switch_view(event.view)
+
     async def action_cycle_view(self, step: int) -> None:
         await self.action_switch_view((self.current_view + step) % len(self.views))
 

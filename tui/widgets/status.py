@@ -6,7 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from rich.cells import cell_len
+from textual import events
 from textual.content import Content
+from textual.message import Message
+from textual.style import Style
 from textual.widget import Widget
 
 from sources.contract import FINE
@@ -135,22 +138,35 @@ class StatusBar(Widget):
             *self._rest(replace(state, health=fold(state.health))),
         )
 
+    class TabClicked(Message):
+        def __init__(self, view: int) -> None:
+            super().__init__()
+            self.view = view
+
+    def on_click(self, event: events.Click) -> None:
+        # The tab's own mark, not an "@click" action: that would restyle the tabs as links.
+        view = event.style.meta.get("view")
+        if isinstance(view, int):
+            self.post_message(self.TabClicked(view))
+
     def render(self) -> Content:
         return self._content
 
     @staticmethod
     def _tabs(
         views: list[str], current: int, counts: list[int | None], *, compact: bool
-    ) -> list[str | tuple[str, str]]:
-        parts: list[str | tuple[str, str]] = []
+    ) -> list[Content | str]:
+        """One clickable tab a view (the mouse works, never needed)."""
+        parts: list[Content | str] = []
         for index, (name, counted) in enumerate(zip(views, counts, strict=True)):
             count = "…" if counted is None else counted  # not counted yet: never a false 0
             if index == current:
-                parts += [(f" {index + 1} {safe(name)} {count} ", "bold reverse $accent"), " "]
+                tab = Content.styled(f" {index + 1} {safe(name)} {count} ", "bold reverse $accent")
             elif compact:
-                parts += [(f"{index + 1}:{count}", "$text-muted"), " "]
+                tab = Content.styled(f"{index + 1}:{count}", "$text-muted")
             else:
-                parts += [(f" {index + 1} {safe(name)} {count} ", "$text-muted"), " "]
+                tab = Content.styled(f" {index + 1} {safe(name)} {count} ", "$text-muted")
+            parts += [tab.stylize(Style.from_meta({"view": index})), " "]
         return parts
 
     @staticmethod
