@@ -53,6 +53,7 @@ def _run_suite_process(suite: str, quick: bool) -> subprocess.CompletedProcess[s
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run")
     parser.add_argument("--quick", action="store_true", help="small sizes, gross-regression guard")
+    parser.add_argument("--only", choices=SUITES, nargs="+", help="these suites, not all")
     parser.add_argument("--suite", choices=SUITES, help=argparse.SUPPRESS)  # internal: one suite
     args = parser.parse_args()
     if args.suite:
@@ -60,7 +61,7 @@ def main() -> int:
         print(json.dumps(rows))
         return 0
     results: list[Result] = []
-    for suite in SUITES:
+    for suite in args.only or SUITES:
         print(f"bench: {suite}...", file=sys.stderr, flush=True)
         out = _run_suite_process(suite, args.quick)
         if out is None:
