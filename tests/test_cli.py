@@ -193,6 +193,30 @@ def test_export_csv_has_a_header_and_one_row_per_decision(tmp_path: Path) -> Non
     assert len(out) == 2 and ",pat,tag," in out[1]
 
 
+def test_an_export_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    """`triage export mentions | head -1`: the reader leaves after one line. That was a
+    BrokenPipeError traceback, and one more from the read left open until the loop closed."""
+    feed, db = tmp_path / "in.jsonl", tmp_path / "t.db"
+    long_text = "word " * 400  # ~2 KB a mention: the export outgrows the pipe's buffer
+    feed.write_text(
+        "".join(json.dumps({"native_id": f"m{n}", "text": long_text}) + "\n" for n in range(300))
+    )
+    config = tmp_path / "config.toml"
+    config.write_text(f'[[sources]]\nname = "pipe"\ntype = "jsonl"\npath = "{feed}"\n')
+    assert triage("ingest", "--once", "--config", str(config), "--db", str(db)).returncode == 0
+    export = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "export", "mentions", "--db", str(db)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert export.stdout is not None and export.stderr is not None
+    assert json.loads(export.stdout.readline())["native_id"] == "m0"
+    export.stdout.close()
+    assert export.wait(timeout=60) == 128 + signal.SIGPIPE
+    assert export.stderr.read() == ""
+
+
 def test_errors_are_one_line_on_stderr_with_nonzero_exit(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('[[sources]]\nname = "x"\ntype = "nope"\n')

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from typing import Any, Literal, TextIO
 
 from tui.jsontext import json_text
@@ -36,24 +37,25 @@ async def export_notes(
     return await _write(store.iter_notes(filters or Filters()), out, fmt)
 
 
-async def _mention_dicts(store: Store) -> AsyncIterator[dict[str, Any]]:
+async def _mention_dicts(store: Store) -> AsyncGenerator[dict[str, Any]]:
     async for mention in store.iter_mentions():
         yield mention.model_dump(mode="json")
 
 
-async def _write(rows: AsyncIterator[dict[str, Any]], out: TextIO, fmt: Format) -> int:
+async def _write(rows: AsyncGenerator[dict[str, Any]], out: TextIO, fmt: Format) -> int:
     count = 0
     writer: csv.DictWriter[str] | None = None
-    async for row in rows:
-        if fmt == "jsonl":
-            out.write(json_text(row) + "\n")
-        else:
-            flat = _flatten(row)
-            if writer is None:
-                writer = csv.DictWriter(out, fieldnames=list(flat), extrasaction="ignore")
-                writer.writeheader()
-            writer.writerow(flat)
-        count += 1
+    async with aclosing(rows):  # a failed write (a closed pipe) closes the read while the
+        async for row in rows:  # store is still open, not at the loop's shutdown
+            if fmt == "jsonl":
+                out.write(json_text(row) + "\n")
+            else:
+                flat = _flatten(row)
+                if writer is None:
+                    writer = csv.DictWriter(out, fieldnames=list(flat), extrasaction="ignore")
+                    writer.writeheader()
+                writer.writerow(flat)
+            count += 1
     return count
 
 

@@ -11,7 +11,7 @@ import contextlib
 import json
 import random
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -608,12 +608,12 @@ class Store:
 
     # -- export ---------------------------------------------------------------------------
 
-    async def iter_mentions(self) -> AsyncIterator[Mention]:
+    async def iter_mentions(self) -> AsyncGenerator[Mention]:
         async with self._reader.execute("SELECT * FROM mentions ORDER BY id") as cur:
             async for row in cur:
                 yield from_row(row)
 
-    async def iter_notes(self, filters: Filters) -> AsyncIterator[dict[str, Any]]:
+    async def iter_notes(self, filters: Filters) -> AsyncGenerator[dict[str, Any]]:
         where, args = filters.decisions()
         sql = f"""
             SELECT n.id, n.noted_at, n.reviewer, n.text, n.decision_id, d.actor, d.action,
@@ -626,7 +626,7 @@ class Store:
             async for row in cur:
                 yield dict(row)
 
-    async def iter_decisions(self, filters: Filters) -> AsyncIterator[dict[str, Any]]:
+    async def iter_decisions(self, filters: Filters) -> AsyncGenerator[dict[str, Any]]:
         """Each selected decision with its mention and the suggestion it answered, flat."""
         where, args = filters.decisions()
         sql = f"""
