@@ -58,7 +58,7 @@ def _fold_fine(health: Health) -> Health:
     """Troubled sources by name and state (no retry clock), healthy ones as a count (one by
     its name: "● demo ok" is shorter than "● 1 source ok")."""
     troubled = [(n, s.split(",")[0], m) for n, s, m in health if not _fine(s)]
-    fine = [(n, "ok", 0) for n, s, _ in health if _fine(s)]
+    fine = [(n, s.split(",")[0], m) for n, s, m in health if _fine(s)]
     return troubled + (fine if len(fine) < 2 else [(f"{len(fine)} sources", "ok", 0)])
 
 
