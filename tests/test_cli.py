@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -38,6 +39,10 @@ def test_ingest_once_then_export_round_trips_through_the_jsonl_source(tmp_path: 
     run = triage("ingest", "--once", "--demo", "--db", str(first))
     assert run.returncode == 0, run.stderr
     assert "demo: idle, 20 received, 0 malformed" in run.stdout
+    stored = run.stdout.splitlines()[-1]  # with the pace of the import: "(0.1 s, 329 a second)"
+    assert re.fullmatch(
+        rf"stored 20 new mentions in {re.escape(str(first))} \(\d+\.\d s, [\d,]+ a second\)", stored
+    ), stored
     exported = triage("export", "mentions", "--db", str(first))
     lines = exported.stdout.splitlines()
     assert len(lines) == 20 and exported.stderr == ""
