@@ -877,7 +877,7 @@ class DeskApp(App[int]):
             self.queue.refresh()
         elif self.filter_text or self.filter_input.display:
             self.filter_input.value = ""
-            await self._set_filter("")
+            await self.set_filter("")
             self.filter_input.display = False
             self.queue.focus()
 
@@ -892,13 +892,15 @@ class DeskApp(App[int]):
         if self._filter_timer is not None:
             self._filter_timer.stop()
         value = event.value
-        self._filter_timer = self.set_timer(FILTER_DEBOUNCE, lambda: self._set_filter(value))
+        self._filter_timer = self.set_timer(FILTER_DEBOUNCE, lambda: self.set_filter(value))
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:
         self.queue.focus()
 
-    async def _set_filter(self, text: str) -> None:
+    async def set_filter(self, text: str) -> None:
+        """Narrow the view to `text` now (typing calls this after a pause); a mistake is
+        shown under the field and the last good filter stays."""
         field = self.filter_input
         try:
             self._context_query(text)
