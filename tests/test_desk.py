@@ -164,10 +164,13 @@ async def test_the_palette_shows_each_action_with_its_keys_as_mapped(
     app = await desk(tmp_path, engine, extra='[keys]\naccept = "y,ctrl+y"')
     async with app.run_test(size=(120, 30)) as pilot:
         await settle(pilot)
-        said = {c.title: c.help for c in app.get_system_commands(app.screen)}
-        assert said["Accept"] == "key: y, ^y"
-        assert said["Prev view"] == "key: ["
-        assert said["Views"] == "key: v"
+        commands = {c.title: c for c in app.get_system_commands(app.screen)}
+        assert commands["Accept"].help == "key: y, ^y"
+        assert commands["Prev view"].help == "key: ["
+        assert commands["Views"].help == "key: v"
+        assert "Cancel" not in commands and "Log it" not in commands  # a dialog's, not the desk's
+        commands["Down"].callback()  # the queue's own action, run on the queue
+        await until(pilot, lambda: app.queue.cursor == 1)
 
 
 async def test_the_layout_follows_the_terminal_as_it_is_resized(

@@ -20,6 +20,7 @@ from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
@@ -257,24 +258,18 @@ class DeskApp(App[int]):
         self.set_keymap({k: v for k, v in self.settings.keys.items() if k in known})
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        """Every desk action in the command palette, with its current key."""
+        """Every desk action that `screen` answers to, with the keys that trigger it there
+        (so no dialog's "Cancel", which would do nothing from the desk)."""
         yield from super().get_system_commands(screen)
+        active = _active_by_id(screen)
         for binding in declared_bindings():
-            if binding.description and binding.id and not binding.id.startswith("view_"):
-                action = binding.action
+            if binding.id in active and not binding.id.startswith("view_"):
+                node, keys = active[binding.id]
 
-                def run(action: str = action) -> None:
-                    self.run_worker(self.run_action(action))
+                def run(action: str = binding.action, node: DOMNode = node) -> None:
+                    self.run_worker(self.run_action(action, node))
 
-                yield SystemCommand(binding.description, f"key: {self._keys_of(binding)}", run)
-
-    def _keys_of(self, binding: Binding) -> str:
-        """The keys that trigger `binding` (as remapped in [keys], else as declared), as the
-        footer shows them: `[`, not left_square_bracket."""
-        keys = self.settings.keys.get(binding.id or "", binding.key)
-        return ", ".join(
-            self.get_key_display(Binding(key.strip(), binding.action)) for key in keys.split(",")
-        )
+                yield SystemCommand(binding.description, f"key: {', '.join(keys)}", run)
 
     # -- background work -------------------------------------------------------------
 
@@ -968,16 +963,12 @@ class DeskApp(App[int]):
 
     def action_help(self) -> None:
         """Our bindings in declared order, each with the keys that trigger it right now."""
-        keys: dict[str, list[str]] = {}
-        for key, active in self.active_bindings.items():
-            if active.binding.id:
-                display = self.get_key_display(Binding(key, active.binding.action))
-                keys.setdefault(active.binding.id, []).append(display)
+        active = _active_by_id(self.screen)
         unused_views = {f"view_{n}" for n in range(len(self.views) + 1, 10)}
         rows = [
-            (", ".join(keys[b.id]), f"{self._named(b)}  ({b.id})")
+            (", ".join(active[b.id][1]), f"{self._named(b)}  ({b.id})")
             for b in declared_bindings()
-            if b.id in keys and b.id not in unused_views
+            if b.id in active and b.id not in unused_views
         ]
         self.push_screen(HelpScreen(rows))
 
@@ -999,6 +990,17 @@ class DeskApp(App[int]):
                 value = getattr(rule.then, "team" if key == "team" else "tags")
                 out.extend([value] if isinstance(value, str) else list(value or ()))
         return sorted(set(out))
+
+
+def _active_by_id(screen: Screen[Any]) -> dict[str, tuple[DOMNode, list[str]]]:
+    """Each binding id active on `screen` now: the node that answers it, and its keys as the
+    keymap has them, written as the footer writes them (`[`, not left_square_bracket)."""
+    found: dict[str, tuple[DOMNode, list[str]]] = {}
+    for key, active in screen.active_bindings.items():
+        if active.binding.id:
+            display = screen.app.get_key_display(Binding(key, active.binding.action))
+            found.setdefault(active.binding.id, (active.node, []))[1].append(display)
+    return found
 
 
 def declared_bindings() -> list[Binding]:
