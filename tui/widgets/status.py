@@ -57,8 +57,8 @@ def _as_is(health: Health) -> Health:
 def _fold_fine(health: Health) -> Health:
     """Troubled sources by name and state (no retry clock), healthy ones as a count (one by
     its name: "● demo ok" is shorter than "● 1 source ok")."""
-    troubled = [(n, s.split(",")[0], m) for n, s, m in health if not _fine(s)]
-    fine = [(n, s.split(",")[0], m) for n, s, m in health if _fine(s)]
+    bare = [(n, s.split(",")[0], m) for n, s, m in health]
+    troubled, fine = [h for h in bare if not _fine(h[1])], [h for h in bare if _fine(h[1])]
     return troubled + (fine if len(fine) < 2 else [(f"{len(fine)} sources", "ok", 0)])
 
 
