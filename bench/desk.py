@@ -44,7 +44,8 @@ FILTER_NONE = "zzyzx"  # in none: every row is read to say so
 
 
 async def build_db(path: Path, count: int) -> None:
-    """`count` mentions with suggestions, written with plain executemany (fast to build)."""
+    """`count` mentions with suggestions, written with plain executemany (fast to build),
+    and the word index brought up to date by the store."""
     async with await Store.open(path):
         pass  # schema
     base = sample(300, NOW)
@@ -88,6 +89,10 @@ async def build_db(path: Path, count: int) -> None:
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 suggestions,
             )
+    # The filter's word index, as a desk left running keeps it (tui.search): up to date.
+    async with await Store.open(path) as store:
+        while await store.index_search(50_000):
+            pass
 
 
 class FrameClock:

@@ -28,7 +28,7 @@ from textual.widgets import Footer, Input
 
 from playbooks.engine import Engine
 from sources.http import new_client, warm_up
-from tui import collector, deliver, dispatch
+from tui import collector, deliver, dispatch, search
 from tui import intents as intents_for
 from tui.dispatch import Dispatcher
 from tui.holders import session_id
@@ -68,7 +68,7 @@ FILTER_DEBOUNCE = 0.15  # seconds of quiet typing before the filter is applied
 # closing dialog.
 TYPED_AHEAD_PATIENCE = 1.0
 ROUTINE = 4.0  # seconds the status bar says a decision was logged
-FOREVER = frozenset({"ingest", "outbox"})  # worker groups that run as long as the desk
+FOREVER = frozenset({"ingest", "outbox", "search"})  # worker groups that live as long as the desk
 DETAIL_DELAY = 0.06  # the detail pane follows the cursor this much later
 REASONS = ["spam", "off-topic", "duplicate", "not actionable", "handled elsewhere"]
 SNOOZES = ["30m", "1h", "4h", "1d", "3d"]
@@ -221,6 +221,7 @@ class DeskApp(App[int]):
             self.run_worker(self._ingest(), name="ingest", group="ingest", exit_on_error=False)
         if self.deliver_enabled:
             self.run_worker(self._deliver(), name="outbox", group="outbox", exit_on_error=False)
+        self.run_worker(self._index(), name="search index", group="search", exit_on_error=False)
         if self.loaded.demo:
             why = " (no config found)" if self.loaded.config_path is None else ""
             self.notify(
@@ -297,6 +298,19 @@ class DeskApp(App[int]):
                 markup=False,
             )
             await self._update_status()
+
+    async def _index(self) -> None:
+        """Keep the filter's word index up with arrivals (tui.search)."""
+        try:
+            await search.keep_up(self.store.search_backlog, self.store.index_search)
+        except Exception as exc:  # the store failed: filters still work, by reading rows
+            self.notify(
+                f"Search index stopped: {type(exc).__name__}: {exc}. Filters still work, slower.",
+                title="Search index",
+                severity="warning",
+                timeout=20,
+                markup=False,
+            )
 
     def _arrived(self, result: IngestResult) -> None:
         self.model.forget(result.changed_ids)

@@ -30,6 +30,7 @@ SORTS = {
 }
 _TOKEN = re.compile(r'(-?)(?:"([^"]*)"?|(\S+))')
 _RELATIVE = re.compile(r"^([<>])(\d+)([smhd])$")
+_AS_IN_JSON = re.compile(r'[^",\\\x00-\x1f]+')  # no comma (two tags), nothing JSON escapes
 
 
 class QueryError(ValueError):
@@ -53,6 +54,8 @@ class Query:
     where: str  # SQL over `mentions m`, "1" when empty
     args: tuple[object, ...]
     order: str
+    words: tuple[str, ...] = ()  # every match holds each in its title or text (tui.search)
+    tags: tuple[str, ...] = ()  # and has each of these tags
 
 
 Compiler = Callable[[str, Context], tuple[str, list[object]]]
@@ -61,13 +64,18 @@ Compiler = Callable[[str, Context], tuple[str, list[object]]]
 def compile_query(text: str, ctx: Context) -> Query:
     clauses: list[str] = []
     args: list[object] = []
+    words: list[str] = []
+    tags: list[str] = []
     order = SORTS["priority"]
     for match in _TOKEN.finditer(text):
         negate, phrase, word = match.group(1) == "-", match.group(2), match.group(3)
         position = match.start()
-        if phrase is not None:
-            sql, values = _search(phrase)
-        elif ":" in word and not word.startswith(":"):
+        if phrase is not None or ":" not in word or word.startswith(":"):
+            term = word if phrase is None else phrase
+            sql, values = _search(term)
+            if not negate:
+                words.append(term)
+        else:
             field, _, value = word.partition(":")
             if field == "sort":
                 if negate or value not in SORTS:
@@ -86,11 +94,11 @@ def compile_query(text: str, ctx: Context) -> Query:
                 sql, values = compiler(value, ctx)
             except ValueError as exc:
                 raise QueryError(text, position + len(field) + 1, str(exc)) from None
-        else:
-            sql, values = _search(word)
+            if field == "tag" and not negate and _AS_IN_JSON.fullmatch(value):
+                tags.append(value)  # one tag, stored as written: its text is in `tags`
         clauses.append(f"NOT ({sql})" if negate else f"({sql})")
         args.extend(values)
-    return Query(text, " AND ".join(clauses) or "1", tuple(args), order)
+    return Query(text, " AND ".join(clauses) or "1", tuple(args), order, tuple(words), tuple(tags))
 
 
 def _search(term: str) -> tuple[str, list[object]]:

@@ -246,6 +246,30 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX mentions_latency_bucket ON mentions
         (source_name, source, latency_bucket, received_at, latency_s);
     """,
+    # 11: a trigram index of title, text and tags, so a filter's word or tag that few mentions
+    # have is found without reading every row. Built behind the writes (tui.search), never on
+    # the ingest path: `indexed_to` is the last id in it, and rows past it are read directly.
+    # detail=column keeps which mentions hold a trigram in which column, not where: 15 us a
+    # mention to add, against 49 with positions, and the filter checks each candidate anyway.
+    # Breaches (the status bar counts them every 2 s) get an index of their own: without it
+    # the count read every row, 0.7 s at a million.
+    """
+    CREATE VIRTUAL TABLE mention_search USING fts5 (
+        title, text, tags, content = 'mentions', content_rowid = 'id',
+        tokenize = 'trigram', detail = 'column');
+    CREATE TABLE search_state (indexed_to INTEGER NOT NULL);
+    INSERT INTO search_state VALUES (0);
+    CREATE TRIGGER mention_search_edit AFTER UPDATE OF title, text, tags ON mentions
+    WHEN old.id <= (SELECT indexed_to FROM search_state)
+     AND (old.title IS NOT new.title OR old.text IS NOT new.text OR old.tags IS NOT new.tags)
+    BEGIN
+        INSERT INTO mention_search (mention_search, rowid, title, text, tags)
+        VALUES ('delete', old.id, old.title, old.text, old.tags);
+        INSERT INTO mention_search (rowid, title, text, tags)
+        VALUES (new.id, new.title, new.text, new.tags);
+    END;
+    CREATE INDEX mentions_breach ON mentions (status, sla_due_at) WHERE sla_due_at IS NOT NULL;
+    """,
 )
 
 LATEST = len(MIGRATIONS)

@@ -23,7 +23,7 @@ import aiosqlite
 from playbooks.backtest import Item, Proposal
 from sources.contract import Health, ReplyTo
 from sources.model import Mention
-from tui import ledger, outbox, report, schema
+from tui import ledger, outbox, report, schema, search
 from tui.holders import holder_is_dead
 from tui.ledger import DecisionRefused as DecisionRefused
 from tui.ledger import Intent, Who
@@ -265,11 +265,12 @@ class Store:
         rows and details the desk asks for meanwhile are not stuck behind them.
         """
         where, args = where_of(query, narrow)
-        sql = f"SELECT m.id FROM mentions m WHERE {where} ORDER BY {query.order}"
+        db = self._reader if limit is not None else self._scanner
+        start = await _start(db, query, narrow)
+        sql = f"SELECT m.id FROM {start.sql} WHERE {where} ORDER BY {query.order}"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        db = self._reader if limit is not None else self._scanner
-        rows = await all_rows(db, sql, args)
+        rows = await all_rows(db, sql, (*start.args, *args))
         # A million ids unpacked on the event loop took ~40 ms: in a thread instead.
         return await asyncio.to_thread(_first_column, rows)
 
@@ -284,9 +285,19 @@ class Store:
         return out
 
     async def count(self, query: Query) -> int:
-        sql = f"SELECT count(*) FROM mentions m WHERE {query.where}"
-        [row] = await all_rows(self._scanner, sql, query.args)
+        start = await _start(self._scanner, query)
+        sql = f"SELECT count(*) FROM {start.sql} WHERE {query.where}"
+        [row] = await all_rows(self._scanner, sql, (*start.args, *query.args))
         return int(row[0])
+
+    async def search_backlog(self) -> int:
+        """Mentions not yet in the filter's word index (tui.search)."""
+        return await search.pending(self._reader)
+
+    async def index_search(self, limit: int) -> int:
+        """Add up to `limit` more mentions to the filter's word index; how many it added."""
+        async with self._write() as db:
+            return await search.index_next(db, limit)
 
     async def queue_rows(self, ids: Sequence[int]) -> dict[int, QueueRow]:
         out: dict[int, QueueRow] = {}
@@ -650,6 +661,15 @@ class Store:
 
 
 # -- helpers (module level: they take the connection inside a transaction) ----------------
+
+
+async def _start(db: aiosqlite.Connection, *queries: Query | None) -> search.Start:
+    """Where a view's query (and its filter) starts reading: from the index's candidates for
+    a rare word or tag in them, or every row."""
+    given = [q for q in queries if q is not None]
+    return await search.start_for(
+        db, [w for q in given for w in q.words], [t for q in given for t in q.tags]
+    )
 
 
 def where_of(query: Query, narrow: Query | None) -> tuple[str, tuple[object, ...]]:

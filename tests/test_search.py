@@ -1,0 +1,181 @@
+"""The filter's word index: what a filter finds never depends on it, only how fast it is found.
+
+Every answer is checked against the same query run over every row, as the store ran it
+before the index existed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from playbooks import Engine
+from tests.conftest import FROZEN, demo_mentions, ingest
+from tests.desk import desk
+from tui import search
+from tui.prepare import prepare
+from tui.query import Query, compile_query
+from tui.store import IngestBatch, Store, where_of
+from tui.views import context
+
+FILTERS = [
+    "outage",
+    "OUTAGE",  # any case
+    "down",
+    "zzyzx",  # in no mention
+    "straße",  # not ASCII: case is folded for ASCII only, as LIKE does
+    "STRASSE",
+    "éclair",
+    "ÉCLAIR",
+    "is",  # too short for a trigram: read from every row
+    '"is down"',
+    "down -outage",
+    "tag:outage",
+    "tag:vip",
+    "tag:vip,outage",
+    "-tag:outage status:new",
+    "refund tag:billing",
+    'say "hi"',
+]
+
+
+def query(text: str) -> Query:
+    return compile_query(text, context("pat", FROZEN))
+
+
+def every_row(path: Path, view: Query, narrow: Query) -> list[int]:
+    where, args = where_of(view, narrow)
+    with sqlite3.connect(path) as db:
+        sql = f"SELECT m.id FROM mentions m WHERE {where} ORDER BY {view.order}"
+        return [row[0] for row in db.execute(sql, args)]
+
+
+async def a_shift(store: Store, engine: Engine) -> list[int]:
+    mentions = demo_mentions(240)
+    odd = ["Straße ÉCLAIR is down", "STRASSE éclair", 'they say "hi"', "ca va"]
+    for n, text in enumerate(odd):
+        mentions[n * 7] = mentions[n * 7].model_copy(update={"text": text})
+    return await ingest(store, engine, mentions)
+
+
+async def found_as_every_row_finds(store: Store) -> None:
+    for view_text in ("status:new", "sort:newest", ""):
+        view = query(view_text)
+        for text in FILTERS:
+            narrow = query(text)
+            expected = every_row(store.path, view, narrow)
+            assert await store.queue_ids(view, narrow) == expected, (view_text, text)
+            assert await store.queue_ids(view, narrow, limit=5) == expected[:5], text
+            assert await store.count(narrow) == len(every_row(store.path, query(""), narrow))
+
+
+@pytest.mark.parametrize("indexed", ["none", "half", "all"])
+@pytest.mark.parametrize("drive_below", [3, search.DRIVE_BELOW])
+async def test_a_filter_finds_what_reading_every_row_finds(
+    store: Store, engine: Engine, monkeypatch: pytest.MonkeyPatch, indexed: str, drive_below: int
+) -> None:
+    """Whatever part of the store is indexed, and whether a word is rare enough to start
+    from its candidates (3: almost never; the default: always, at this size)."""
+    monkeypatch.setattr(search, "DRIVE_BELOW", drive_below)
+    ids = await a_shift(store, engine)
+    if indexed != "none":
+        await store.index_search(len(ids) // 2 if indexed == "half" else len(ids))
+    assert await store.search_backlog() == {"none": 240, "half": 120, "all": 0}[indexed]
+    await found_as_every_row_finds(store)
+
+
+async def test_arrivals_after_the_index_are_found_before_it_reaches_them(
+    store: Store, engine: Engine
+) -> None:
+    await a_shift(store, engine)
+    await store.index_search(1000)
+    late = demo_mentions(300)[-1].model_copy(update={"native_id": "late", "text": "zzyzx"})
+    [late_id] = await ingest(store, engine, [late])
+    assert await store.search_backlog() == 1
+    assert await store.queue_ids(query(""), query("zzyzx")) == [late_id]
+
+
+async def test_edits_and_tags_after_indexing_are_found_and_the_index_stays_whole(
+    store: Store, engine: Engine
+) -> None:
+    ids = await a_shift(store, engine)
+    await store.index_search(1000)
+    first = demo_mentions(1)[0]
+    edited = first.model_copy(update={"text": "now it reads zzyzx", "edited_at": FROZEN})
+    await store.ingest(IngestBatch(upserts=[prepare(edited, engine, store.clock())]))
+    await store.decide(ids[5], actor="pat", action="tag", params={"tags": ["qwerty"]})
+    assert await store.queue_ids(query(""), query("zzyzx")) == [ids[0]]
+    assert await store.queue_ids(query(""), query("tag:qwerty")) == [ids[5]]
+    assert await store.queue_ids(query(""), query(first.text[:12])) == every_row(
+        store.path, query(""), query(first.text[:12])
+    )
+    await found_as_every_row_finds(store)
+    with sqlite3.connect(store.path) as db:  # the index agrees with the rows it was built from
+        db.execute("INSERT INTO mention_search (mention_search) VALUES ('integrity-check')")
+
+
+def test_a_rare_word_starts_from_its_candidates_and_a_common_one_from_the_view(
+    tmp_path: Path, engine: Engine
+) -> None:
+    async def main() -> tuple[search.Start, ...]:
+        async with await Store.open(tmp_path / "t.db") as store:
+            await a_shift(store, engine)
+            await store.index_search(1000)
+            db = store.reader
+            return (
+                await search.start_for(db, ["zzyzx"], []),
+                await search.start_for(db, ["e"], []),  # no trigram
+                await search.start_for(db, [], ["vip"]),
+            )
+
+    rare, short, tag = asyncio.run(main())
+    assert rare.args == ('{title text} : ("yzx" AND "zyz" AND "zzy")',)
+    assert short is search.EVERY_ROW
+    assert tag.args == ('{tags} : ("vip")',)
+
+
+async def test_keep_up_indexes_a_trickle_and_waits_out_an_import() -> None:
+    backlog, indexed, caught_up = [0], [], asyncio.Event()
+
+    async def waiting() -> int:
+        return backlog[0]
+
+    async def index(limit: int) -> int:
+        done = min(limit, backlog[0])
+        backlog[0] -= done
+        indexed.append(done)
+        if not backlog[0]:
+            caught_up.set()
+        return done
+
+    task = asyncio.create_task(search.keep_up(waiting, index, idle=0.01))
+    try:
+        for _ in range(20):  # an import: 5,000 more at every look
+            backlog[0] += 5_000
+            await asyncio.sleep(0.01)
+        assert indexed == []
+        async with asyncio.timeout(10):  # it has finished: catch up
+            await caught_up.wait()
+        assert max(indexed) == search.CHUNK
+        caught_up.clear()
+        backlog[0] += 3  # a trickle is indexed as it comes
+        async with asyncio.timeout(1):
+            await caught_up.wait()
+        assert indexed[-1] == 3
+    finally:
+        task.cancel()
+
+
+async def test_a_desk_indexes_what_it_finds_unindexed(tmp_path: Path, engine: Engine) -> None:
+    """A database written before the index, or by a bulk import: the desk catches up."""
+    app = await desk(tmp_path, engine, count=60)
+    async with app.run_test(size=(120, 30)) as pilot:
+        assert await app.store.search_backlog() == 60
+        for _ in range(100):
+            if not await app.store.search_backlog():
+                break
+            await pilot.pause(0.1)
+        assert await app.store.search_backlog() == 0

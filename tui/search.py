@@ -1,0 +1,125 @@
+"""Where a filter's words and tags are looked up: a trigram index (schema 11).
+
+Headless. The index holds each mention's title, text and tags. It never decides what
+matches: a free word stays an SQL `LIKE` term and a tag a JSON lookup (tui.query). It only
+chooses where a query starts reading. A word or tag that few mentions hold is answered from
+its candidates (the mentions holding all of its trigrams, and those not indexed yet) rather
+than from every row of the view; one that many hold is found sooner in the view's own
+order, which stops at the first screenful.
+
+The index is kept behind the writes, never on the ingest path: `keep_up` runs beside a desk
+and adds what arrived, a chunk per short transaction, once any bulk import has finished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+
+import aiosqlite
+
+from tui.reads import all_rows
+
+MIN_TERM = 3  # a trigram index holds nothing shorter to look up
+DRIVE_BELOW = 10_000  # candidates; a word this common finds a screenful in the view's order
+CHUNK = 500  # mentions indexed per transaction: ~8 ms of the write lock
+IDLE = 1.0  # seconds between looks when the index is up to date, or an import is running
+IMPORTING = 2_000  # arrivals a second that mean an import is running: wait for it
+
+_PENDING = "SELECT id FROM mentions WHERE id > (SELECT indexed_to FROM search_state)"
+_MATCHES = "SELECT rowid AS id FROM mention_search WHERE mention_search MATCH ?"
+_PROBE = (
+    f"SELECT (SELECT count(*) FROM ({_MATCHES} LIMIT ?))"
+    f" + (SELECT count(*) FROM ({_PENDING} LIMIT ?))"
+)
+
+
+TEXT, TAGS = "{title text}", "{tags}"  # the columns a word or a tag is looked up in
+
+
+def match_expression(term: str, columns: str = TEXT) -> str | None:
+    """An FTS5 query that every mention holding `term` in `columns` matches, whatever its
+    case: all of its trigrams. None for a term too short to have one."""
+    if len(term) < MIN_TERM:
+        return None
+    grams = sorted({term[i : i + MIN_TERM] for i in range(len(term) - MIN_TERM + 1)})
+    return f"{columns} : (" + " AND ".join('"' + g.replace('"', '""') + '"' for g in grams) + ")"
+
+
+@dataclass(frozen=True)
+class Start:
+    """The FROM clause a query over `mentions m` reads, with the arguments it binds first."""
+
+    sql: str
+    args: tuple[object, ...]
+
+
+EVERY_ROW = Start("mentions m", ())
+
+
+async def start_for(db: aiosqlite.Connection, words: Iterable[str], tags: Iterable[str]) -> Start:
+    """Read from the candidates of the rarest word or tag, if it is rare enough to be worth it.
+
+    CROSS JOIN makes SQLite take the candidates as the outer loop: left to itself it walks
+    the view's index and checks each row against them, which costs a pass over the view.
+    """
+    terms = [(w, TEXT) for w in words] + [(t, TAGS) for t in tags]
+    best: tuple[int, str] | None = None
+    for term, columns in terms:
+        expression = match_expression(term, columns)
+        if expression is None:
+            continue
+        [[found]] = await all_rows(db, _PROBE, (expression, DRIVE_BELOW, DRIVE_BELOW))
+        if found < DRIVE_BELOW and (best is None or found < best[0]):
+            best = (found, expression)
+    if best is None:
+        return EVERY_ROW
+    return Start(
+        f"({_MATCHES} UNION ALL {_PENDING}) c CROSS JOIN mentions m ON m.id = c.id", (best[1],)
+    )
+
+
+async def pending(db: aiosqlite.Connection) -> int:
+    """Mentions stored but not yet in the index."""
+    sql = "SELECT coalesce(max(id), 0) - (SELECT indexed_to FROM search_state) FROM mentions"
+    [[count]] = await all_rows(db, sql)
+    return max(0, int(count))
+
+
+async def index_next(db: aiosqlite.Connection, limit: int) -> int:
+    """Add the next `limit` mentions to the index, inside the caller's write transaction."""
+    [[mark]] = await all_rows(db, "SELECT indexed_to FROM search_state")
+    sql = "SELECT max(id), count(*) FROM (SELECT id FROM mentions WHERE id > ? ORDER BY id LIMIT ?)"
+    [[top, count]] = await all_rows(db, sql, (mark, limit))
+    if not count:
+        return 0
+    await db.execute(
+        "INSERT INTO mention_search (rowid, title, text, tags)"
+        " SELECT id, title, text, tags FROM mentions WHERE id > ? AND id <= ?",
+        (mark, top),
+    )
+    await db.execute("UPDATE search_state SET indexed_to = ?", (top,))
+    return int(count)
+
+
+async def keep_up(
+    backlog: Callable[[], Awaitable[int]],
+    index: Callable[[int], Awaitable[int]],
+    *,
+    idle: float = IDLE,
+) -> None:
+    """Index what arrives, for as long as it runs: at most half of one core while catching
+    up (it pauses as long as each chunk took), and not while mentions arrive faster than
+    IMPORTING a second: indexing beside a bulk import would only slow the import down."""
+    before, indexed, then = 0, 0, time.monotonic()
+    while True:
+        waiting, now = await backlog(), time.monotonic()
+        arriving = (waiting - before + indexed) / max(now - then, 0.001)
+        before, indexed, then = waiting, 0, now
+        if waiting == 0 or arriving > IMPORTING:
+            await asyncio.sleep(idle)
+            continue
+        indexed = await index(CHUNK)
+        await asyncio.sleep(max(0.01, time.monotonic() - now))
