@@ -16,6 +16,7 @@ from playbooks import Engine
 from tests.conftest import FROZEN, demo_mentions, ingest
 from tests.desk import desk
 from tui import search
+from tui.ledger import Who
 from tui.prepare import prepare
 from tui.query import Query, compile_query
 from tui.store import IngestBatch, Store, where_of
@@ -73,13 +74,14 @@ async def found_as_every_row_finds(store: Store) -> None:
 
 
 @pytest.mark.parametrize("indexed", ["none", "half", "all"])
-@pytest.mark.parametrize("drive_below", [3, search.DRIVE_BELOW])
+@pytest.mark.parametrize("least", [3, search.DRIVE_LEAST])
 async def test_a_filter_finds_what_reading_every_row_finds(
-    store: Store, engine: Engine, monkeypatch: pytest.MonkeyPatch, indexed: str, drive_below: int
+    store: Store, engine: Engine, monkeypatch: pytest.MonkeyPatch, indexed: str, least: int
 ) -> None:
     """Whatever part of the store is indexed, and whether a word is rare enough to start
     from its candidates (3: almost never; the default: always, at this size)."""
-    monkeypatch.setattr(search, "DRIVE_BELOW", drive_below)
+    monkeypatch.setattr(search, "DRIVE_FACTOR", 0)
+    monkeypatch.setattr(search, "DRIVE_LEAST", least)
     ids = await a_shift(store, engine)
     if indexed != "none":
         await store.index_search(len(ids) // 2 if indexed == "half" else len(ids))
@@ -96,6 +98,9 @@ async def test_arrivals_after_the_index_are_found_before_it_reaches_them(
     [late_id] = await ingest(store, engine, [late])
     assert await store.search_backlog() == 1
     assert await store.queue_ids(query(""), query("zzyzx")) == [late_id]
+    pat = Who("pat", "desk-1")
+    assert await store.pull_next(pat, query("status:new"), query("zzyzx")) == late_id
+    assert await store.pull_next(pat, query("status:new"), query("zzyzx")) is None  # claimed
 
 
 async def test_edits_and_tags_after_indexing_are_found_and_the_index_stays_whole(
@@ -118,23 +123,28 @@ async def test_edits_and_tags_after_indexing_are_found_and_the_index_stays_whole
 
 
 def test_a_rare_word_starts_from_its_candidates_and_a_common_one_from_the_view(
-    tmp_path: Path, engine: Engine
+    tmp_path: Path, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async def main() -> tuple[search.Start, ...]:
         async with await Store.open(tmp_path / "t.db") as store:
             await a_shift(store, engine)
             await store.index_search(1000)
             db = store.reader
-            return (
+            found = (
                 await search.start_for(db, ["zzyzx"], []),
                 await search.start_for(db, ["e"], []),  # no trigram
                 await search.start_for(db, [], ["vip"]),
+                await search.start_for(db, ["down", "zzyzx"], []),  # the rarer one
             )
+            monkeypatch.setattr(search, "DRIVE_LEAST", 20)  # as if the store were huge
+            return (*found, await search.start_for(db, ["acme"], []))
 
-    rare, short, tag = asyncio.run(main())
+    rare, short, tag, rarer, common = asyncio.run(main())
     assert rare.args == ('{title text} : ("yzx" AND "zyz" AND "zzy")',)
     assert short is search.EVERY_ROW
     assert tag.args == ('{tags} : ("vip")',)
+    assert rarer.args == rare.args
+    assert common is search.EVERY_ROW
 
 
 async def test_keep_up_indexes_a_trickle_and_waits_out_an_import() -> None:

@@ -48,7 +48,7 @@ from tui.screens.text import TextScreen
 from tui.settings import ConfigError, Loaded
 from tui.source_health import ALARMING, SourceLine
 from tui.source_health import lines as source_lines
-from tui.store import DecisionRefused, IngestResult, Store, where_of
+from tui.store import DecisionRefused, IngestResult, Store
 from tui.views import View, context
 from tui.widgets.detail import DetailPane
 from tui.widgets.queue import QueueList
@@ -852,8 +852,7 @@ class DeskApp(App[int]):
 
     async def action_pull_next(self) -> None:
         """Claim the most urgent unclaimed mention of this view (and filter) and go to it."""
-        where, args = where_of(*self._queries())
-        mention_id = await self.store.pull_next(self._acting(), where, args)
+        mention_id = await self.store.pull_next(self._acting(), *self._queries())
         if mention_id is None:
             self.notify("Nothing unclaimed left in this view.", markup=False)
             return

@@ -523,21 +523,20 @@ class Store:
             return await ledger.decide(db, intent, who, self.clock(), None)
 
     async def pull_next(
-        self,
-        who: Who,
-        where: str = "status = 'new'",
-        args: Sequence[Any] = (),
-        lease: timedelta = LEASE,
+        self, who: Who, query: Query, narrow: Query | None = None, lease: timedelta = LEASE
     ) -> int | None:
-        """Claim the most urgent unclaimed mention matching `where`, against cherry-picking."""
+        """Claim the most urgent unclaimed mention of a view (and filter), against
+        cherry-picking."""
+        where, args = where_of(query, narrow)
         async with self._write() as db:
             now = self.clock()
-            sql = f"""SELECT m.id FROM mentions m
+            start = await _start(db, query, narrow)  # the write lock is held: read little
+            sql = f"""SELECT m.id FROM {start.sql}
                       WHERE ({where}) AND m.status = 'new' AND NOT EXISTS (
                           SELECT 1 FROM claims c WHERE c.mention_id = m.id AND c.lease_until > ?)
                       ORDER BY m.priority_rank, coalesce(m.sla_due_at, '9999'), m.received_at
                       LIMIT 1"""
-            row = await first_row(db, sql, (*args, iso(now)))
+            row = await first_row(db, sql, (*start.args, *args, iso(now)))
             if row is None:
                 return None
             await ledger.claim(db, row[0], who, now, lease)
