@@ -12,6 +12,7 @@ from playbooks import Engine
 from sources.contract import Health, HealthState
 from tests.conftest import FROZEN, demo_mentions, ingest
 from tui import schema
+from tui.ledger import Who
 from tui.prepare import prepare
 from tui.query import Query, compile_query
 from tui.store import DecisionRefused, IngestBatch, SourceStatus, Store, StoreError
@@ -256,3 +257,45 @@ async def test_a_writer_cancelled_while_waiting_for_the_write_lock_does_not_keep
         await third.acquire()
     for lock in (first, second, third):
         lock.close()
+
+
+NEGATABLE = [
+    "status:new",
+    "priority:urgent,high",
+    "source:mastodon",
+    "tag:outage",
+    "assignee:me",
+    "assignee:none",
+    "claimed:me",
+    "claimed:any",
+    "age:<1h",
+    "due:<15m",
+    "sla:breached",
+    "decided:today",
+    "lang:en",
+    "kind:reply",
+    "rule:down-report",
+    "action:escalate",
+    "down",
+    '"EU region"',
+]
+
+
+async def test_a_negated_term_finds_every_mention_the_term_does_not(
+    store: Store, engine: Engine
+) -> None:
+    """Including those where the term's column is empty: `-lang:en` keeps the mentions of
+    no known language, and `-assignee:me` the unassigned ones."""
+    mentions = demo_mentions(60)
+    for n in range(0, 60, 6):
+        mentions[n] = mentions[n].model_copy(update={"language": None})
+    ids = await ingest(store, engine, mentions)
+    pat = Who("pat", "desk-1")
+    await store.decide(ids[1], actor="pat", action="assign", params={"assignee": "pat"})
+    await store.decide(ids[2], actor="pat", action="dismiss", params={"reason": "spam"})
+    await store.claim(ids[3], pat)
+    everything = set(ids)
+    for term in NEGATABLE:
+        found = set(await store.queue_ids(query(term)))
+        assert 0 < len(found) < len(ids), term  # a term that splits the mentions
+        assert set(await store.queue_ids(query(f"-{term}"))) == everything - found, term

@@ -96,7 +96,9 @@ def compile_query(text: str, ctx: Context) -> Query:
                 raise QueryError(text, position + len(field) + 1, str(exc)) from None
             if field == "tag" and not negate and _AS_IN_JSON.fullmatch(value):
                 tags.append(value)  # one tag, stored as written: its text is in `tags`
-        clauses.append(f"NOT ({sql})" if negate else f"({sql})")
+        # coalesce: a term that is NULL for a mention (no language, no assignee) is false for
+        # it, so its negation is true: `-lang:en` keeps the mentions of no known language
+        clauses.append(f"NOT coalesce(({sql}), 0)" if negate else f"({sql})")
         args.extend(values)
     return Query(text, " AND ".join(clauses) or "1", tuple(args), order, tuple(words), tuple(tags))
 
@@ -122,6 +124,13 @@ def _choices(column: str, allowed: tuple[str, ...] | None = None) -> Compiler:
     return compile_
 
 
+def _priority(value: str, ctx: Context) -> tuple[str, list[object]]:
+    """By rank, which the queue's index holds: Urgent's count at 1M read 0.35M rows for
+    `priority` and now reads only that index."""
+    sql, names = _choices("m.priority_rank", PRIORITIES)(value, ctx)
+    return sql, [PRIORITIES.index(str(name)) for name in names]
+
+
 def _source(value: str, ctx: Context) -> tuple[str, list[object]]:
     values = value.split(",")
     marks = ", ".join("?" * len(values))
@@ -134,26 +143,27 @@ def _tag(value: str, ctx: Context) -> tuple[str, list[object]]:
     return f"EXISTS (SELECT 1 FROM json_each(m.tags) WHERE value IN ({marks}))", list(values)
 
 
+# Terms on other tables are `m.id IN (SELECT ...)`, not `EXISTS (...)` per mention: SQLite
+# reads the few claims or today's decisions once, where EXISTS made it visit every mention
+# of the view (a view count at 1M took 0.4 s for Mine, 0.1 s for Done today).
+_LIVE_CLAIMS = "m.id IN (SELECT c.mention_id FROM claims c WHERE c.lease_until > ?"
+
+
 def _assignee(value: str, ctx: Context) -> tuple[str, list[object]]:
     """Assigned to the person, or (for a person) claimed by them: what "mine" means."""
     if value == "none":
         return "m.assignee IS NULL", []
     who = ctx.me if value == "me" else value
-    return (
-        "m.assignee = ? OR EXISTS (SELECT 1 FROM claims c WHERE c.mention_id = m.id"
-        " AND c.actor = ? AND c.lease_until > ?)",
-        [who, who, iso(ctx.now)],
-    )
+    return f"m.assignee = ? OR {_LIVE_CLAIMS} AND c.actor = ?)", [who, iso(ctx.now), who]
 
 
 def _claimed(value: str, ctx: Context) -> tuple[str, list[object]]:
-    live = "SELECT 1 FROM claims c WHERE c.mention_id = m.id AND c.lease_until > ?"
     if value == "none":
-        return f"NOT EXISTS ({live})", [iso(ctx.now)]
+        return f"NOT {_LIVE_CLAIMS})", [iso(ctx.now)]
     if value == "any":
-        return f"EXISTS ({live})", [iso(ctx.now)]
+        return f"{_LIVE_CLAIMS})", [iso(ctx.now)]
     who = ctx.me if value == "me" else value
-    return f"EXISTS ({live} AND c.actor = ?)", [iso(ctx.now), who]
+    return f"{_LIVE_CLAIMS} AND c.actor = ?)", [iso(ctx.now), who]
 
 
 def _relative(value: str) -> tuple[str, timedelta]:
@@ -191,7 +201,7 @@ def _decided(value: str, ctx: Context) -> tuple[str, list[object]]:
             raise ValueError("decided: takes today or <N (decided within the last N)")
         since = ctx.now - span
     return (
-        "EXISTS (SELECT 1 FROM decisions d WHERE d.mention_id = m.id AND d.decided_at >= ?"
+        "m.id IN (SELECT d.mention_id FROM decisions d WHERE d.decided_at >= ?"
         " AND d.action NOT IN ('note', 'claim', 'release', 'undo'))",
         [iso(since)],
     )
@@ -212,7 +222,7 @@ def _suggested(column: str) -> Compiler:
 
 FIELDS: dict[str, Compiler] = {
     "status": _choices("m.status", STATUSES),
-    "priority": _choices("m.priority", PRIORITIES),
+    "priority": _priority,
     "source": _source,
     "tag": _tag,
     "assignee": _assignee,

@@ -35,23 +35,28 @@ IDLE = 1.0  # seconds between looks when the index is up to date, or an import i
 IMPORTING = 2_000  # arrivals a second that mean an import is running: wait for it
 
 _PENDING = "SELECT id FROM mentions WHERE id > (SELECT indexed_to FROM search_state)"
-_MATCHES = "SELECT rowid AS id FROM mention_search WHERE mention_search MATCH ?"
-_PROBE = (
-    f"SELECT (SELECT count(*) FROM ({_MATCHES} LIMIT ?))"
-    f" + (SELECT count(*) FROM ({_PENDING} LIMIT ?))"
-)
+TEXT, TAGS = "mention_search", "mention_tag_search"  # where a word, and a tag, is looked up
 
 
-TEXT, TAGS = "{title text}", "{tags}"  # the columns a word or a tag is looked up in
+def _matches(table: str) -> str:
+    return f"SELECT rowid AS id FROM {table} WHERE {table} MATCH ?"
 
 
-def match_expression(term: str, columns: str = TEXT) -> str | None:
-    """An FTS5 query that every mention holding `term` in `columns` matches, whatever its
-    case: all of its trigrams. None for a term too short to have one."""
+def _probe(table: str) -> str:
+    """How many candidates, counted up to a limit: the index's, and those not in it yet."""
+    return (
+        f"SELECT (SELECT count(*) FROM ({_matches(table)} LIMIT ?))"
+        f" + (SELECT count(*) FROM ({_PENDING} LIMIT ?))"
+    )
+
+
+def match_expression(term: str) -> str | None:
+    """An FTS5 query that every text holding `term` matches, whatever its case: all of its
+    trigrams. None for a term too short to have one."""
     if len(term) < MIN_TERM:
         return None
     grams = sorted({term[i : i + MIN_TERM] for i in range(len(term) - MIN_TERM + 1)})
-    return f"{columns} : (" + " AND ".join('"' + g.replace('"', '""') + '"' for g in grams) + ")"
+    return " AND ".join('"' + gram.replace('"', '""') + '"' for gram in grams)
 
 
 @dataclass(frozen=True)
@@ -71,21 +76,25 @@ async def start_for(db: aiosqlite.Connection, words: Iterable[str], tags: Iterab
     CROSS JOIN makes SQLite take the candidates as the outer loop: left to itself it walks
     the view's index and checks each row against them, which costs a pass over the view.
     """
-    expressions = [match_expression(w, TEXT) for w in words]
-    expressions += [match_expression(t, TAGS) for t in tags]
-    best: tuple[int, str] | None = None
+    terms = [(TEXT, match_expression(w)) for w in words]
+    terms += [(TAGS, match_expression(t)) for t in tags]
+    best: tuple[int, str, str] | None = None
     below = 0
-    for expression in filter(None, expressions):
+    for table, expression in terms:
+        if expression is None:
+            continue
         if not below:
             [[stored]] = await all_rows(db, "SELECT coalesce(max(id), 0) FROM mentions")
             below = drive_below(stored)
-        [[found]] = await all_rows(db, _PROBE, (expression, below, below))
+        [[found]] = await all_rows(db, _probe(table), (expression, below, below))
         if found < below and (best is None or found < best[0]):
-            best = (found, expression)
+            best = (found, table, expression)
     if best is None:
         return EVERY_ROW
+    _, table, expression = best
     return Start(
-        f"({_MATCHES} UNION ALL {_PENDING}) c CROSS JOIN mentions m ON m.id = c.id", (best[1],)
+        f"({_matches(table)} UNION ALL {_PENDING}) c CROSS JOIN mentions m ON m.id = c.id",
+        (expression,),
     )
 
 
@@ -109,8 +118,12 @@ async def index_next(db: aiosqlite.Connection, limit: int) -> int:
     if not count:
         return 0
     await db.execute(
-        "INSERT INTO mention_search (rowid, title, text, tags)"
-        " SELECT id, title, text, tags FROM mentions WHERE id > ? AND id <= ?",
+        f"INSERT INTO {TEXT} (rowid, title, text)"
+        " SELECT id, title, text FROM mentions WHERE id > ? AND id <= ?",
+        (mark, top),
+    )
+    await db.execute(
+        f"INSERT INTO {TAGS} (rowid, tags) SELECT id, tags FROM mentions WHERE id > ? AND id <= ?",
         (mark, top),
     )
     await db.execute("UPDATE search_state SET indexed_to = ?", (top,))
