@@ -32,15 +32,18 @@ from playbooks.engine import Engine
 from sources.demo.source import sample
 from tui.app import FOREVER, DeskApp
 from tui.mention_rows import COLUMNS, to_row
+from tui.query import compile_query
 from tui.settings import load
 from tui.store import Store
 from tui.timefmt import iso
+from tui.views import context
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 SIZE = (120, 40)
 KEYS = 60
 FILTER_FOUND = "down"  # in 1 of ~4 mentions of the demo sample
-FILTER_NONE = "zzyzx"  # in none: every row is read to say so
+FILTER_NONE = "zzyzx"  # in none: the word index says so
+FILTER_SHORT = "zq"  # in none, and too short for the index: every row is read to say so
 
 
 async def build_db(path: Path, count: int) -> None:
@@ -209,6 +212,9 @@ async def ours(db: Path, tmp: Path, sources: str | None = None) -> dict[str, flo
         found = await _filtered(app, clock, FILTER_FOUND) if not sources else float("nan")
         await _settle(app)
         none = await _filtered(app, clock, FILTER_NONE) if not sources else float("nan")
+        await _settle(app)
+        short = await _filtered(app, clock, FILTER_SHORT) if not sources else float("nan")
+        counts = await _recount(app)
     return {
         "first": first * 1000,
         "p50": _p(samples, 0.5),
@@ -217,7 +223,21 @@ async def ours(db: Path, tmp: Path, sources: str | None = None) -> dict[str, flo
         "accept": _p(accepts, 0.5) if accepts else float("nan"),
         "found": found * 1000,
         "none": none * 1000,
+        "short": short * 1000,
+        "counts": counts * 1000,
     }
+
+
+async def _recount(app: DeskApp) -> float:
+    """Seconds to count every view, as the tabs are counted: the median of five."""
+    who = context(app.settings.actor, NOW)
+    times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        for view in app.views:
+            await app.store.count(compile_query(view.query, who))
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 async def _filtered(app: DeskApp, clock: FrameClock, text: str) -> float:
@@ -331,7 +351,8 @@ def run(tmp: Path, quick: bool) -> list[Result]:
         for key, what, note in (
             ("switch", "switch view", "-"),
             ("found", "filter, a word found", f"no baseline; {FILTER_FOUND!r}, first screenful"),
-            ("none", "filter, no match", f"no baseline; {FILTER_NONE!r}, every row read"),
+            ("none", "filter, no match", f"no baseline; {FILTER_NONE!r}, from the index"),
+            ("short", "filter, 2 letters, no match", f"no baseline; {FILTER_SHORT!r}, every row"),
         ):
             results.append(
                 Result(
@@ -344,6 +365,17 @@ def run(tmp: Path, quick: bool) -> list[Result]:
                     mine[key] <= switch_budget,
                 )
             )
+        results.append(
+            Result(
+                f"desk tab counts, every view, {label} mentions",
+                "ms",
+                mine["counts"],
+                "-",
+                float("nan"),
+                "-",
+                True,
+            )
+        )
     small, large = sizes[0], sizes[-1]
     ratio = p50s[large] / p50s[small] if p50s[small] else float("inf")
     results.append(
