@@ -30,6 +30,7 @@ SORTS = {
 }
 _TOKEN = re.compile(r'(-?)(?:"([^"]*)"?|(\S+))')
 _RELATIVE = re.compile(r"^([<>])(\d+)([smhd])$")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _AS_IN_JSON = re.compile(r'[^",\\\x00-\x1f]+')  # no comma (two tags), nothing JSON escapes
 
 
@@ -62,6 +63,8 @@ Compiler = Callable[[str, Context], tuple[str, list[object]]]
 
 
 def compile_query(text: str, ctx: Context) -> Query:
+    if lone := _SURROGATE.search(text):  # half of a character: SQLite takes only UTF-8
+        raise QueryError(text, lone.start(), "not a character (half of a UTF-16 pair)")
     clauses: list[str] = []
     args: list[object] = []
     words: list[str] = []

@@ -53,7 +53,7 @@ def _probe(table: str) -> str:
 def match_expression(term: str) -> str | None:
     """An FTS5 query that every text holding `term` matches, whatever its case: all of its
     trigrams. None for a term too short to have one."""
-    if len(term) < MIN_TERM:
+    if len(term) < MIN_TERM or "\x00" in term:  # FTS5 reads a NUL as the end of its query
         return None
     grams = sorted({term[i : i + MIN_TERM] for i in range(len(term) - MIN_TERM + 1)})
     return " AND ".join('"' + gram.replace('"', '""') + '"' for gram in grams)
