@@ -164,6 +164,12 @@ def test_a_fuzzed_query_compiles_or_is_a_positioned_error(text: str) -> None:
         assert 0 <= error.position <= len(text)
 
 
+def test_half_a_character_in_a_query_is_a_positioned_error() -> None:
+    """A lone surrogate (a broken paste) would fail in SQLite's UTF-8, far from the input."""
+    error = _query_error("down \ud800")
+    assert error is not None and error.position == 5 and "not a character" in error.message
+
+
 def _query_error(text: str) -> QueryError | None:
     try:
         compile_query(text, Context(me="pat", now=NOW, today=NOW))
