@@ -165,6 +165,7 @@ async def test_filter_narrows_live_and_shows_errors_inline(tmp_path: Path, engin
         urgent = len(app.model)
         assert 0 < urgent < everything
         field = app.query_one("#filter", Input)
+        assert field.border_subtitle == f"{urgent} found"
         field.value = "priority:urgent bogus:1"  # as if pasted
         await pilot.pause(FILTER_DEBOUNCE + 0.1)
         assert field.has_class("-error")

@@ -431,6 +431,8 @@ class DeskApp(App[int]):
             collector.settle()
         self.selected &= {i for i in self.selected if i in self.model}
         self._reload_cost, self._last_reload = cost, time.monotonic()
+        if self.filter_text and self.filter_error is None:  # how many the filter found
+            self.filter_input.border_subtitle = f"{len(ids):,} found"
         self._want_recount()
 
     async def _deliver(self) -> None:
