@@ -8,7 +8,7 @@ than from every row of the view; one that many hold is found sooner in the view'
 order, which stops at the first screenful.
 
 The index is kept behind the writes, never on the ingest path: `keep_up` runs beside a desk
-and adds what arrived, a chunk per short transaction, once any bulk import has finished.
+and adds what arrived, a chunk per short transaction, slowly while a bulk import runs.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ DRIVE_FACTOR = 57
 DRIVE_LEAST = 500  # below this many candidates, start from them however small the store
 CHUNK = 500  # mentions indexed per transaction: ~8 ms of the write lock
 IDLE = 1.0  # seconds between looks when the index is up to date, or an import is running
-IMPORTING = 2_000  # arrivals a second that mean an import is running: wait for it
+IMPORTING = 2_000  # arrivals a second that mean an import is running
+SHARE, IMPORT_SHARE = 0.5, 0.1  # of the time spent indexing while catching up, and meanwhile
 
 _PENDING = "SELECT id FROM mentions WHERE id > (SELECT indexed_to FROM search_state)"
 TEXT, TAGS = "mention_search", "mention_tag_search"  # where a word, and a tag, is looked up
@@ -136,16 +137,18 @@ async def keep_up(
     *,
     idle: float = IDLE,
 ) -> None:
-    """Index what arrives, for as long as it runs: at most half of one core while catching
-    up (it pauses as long as each chunk took), and not while mentions arrive faster than
-    IMPORTING a second: indexing beside a bulk import would only slow the import down."""
+    """Index what arrives, for as long as it runs: with half of a core at most, or a tenth
+    while mentions arrive faster than IMPORTING a second. An import is not slowed much, and
+    a source that never stops (a firehose) is still kept up with."""
     before, indexed, then = 0, 0, time.monotonic()
     while True:
         waiting, now = await backlog(), time.monotonic()
         arriving = (waiting - before + indexed) / max(now - then, 0.001)
         before, indexed, then = waiting, 0, now
-        if waiting == 0 or arriving > IMPORTING:
+        if waiting == 0:
             await asyncio.sleep(idle)
             continue
         indexed = await index(CHUNK)
-        await asyncio.sleep(max(0.01, time.monotonic() - now))
+        share = IMPORT_SHARE if arriving > IMPORTING else SHARE
+        took = time.monotonic() - now
+        await asyncio.sleep(max(0.01, took * (1 - share) / share))
