@@ -10,6 +10,7 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+import aiosqlite
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -18,6 +19,7 @@ from playbooks import Engine
 from tests.conftest import FROZEN, demo_mentions, ingest
 from tests.desk import desk
 from tui import search
+from tui import store as store_module
 from tui.ledger import Who
 from tui.prepare import prepare
 from tui.query import Query, QueryError, compile_query
@@ -77,18 +79,56 @@ async def found_as_every_row_finds(store: Store) -> None:
 
 @pytest.mark.parametrize("indexed", ["none", "half", "all"])
 @pytest.mark.parametrize("least", [3, search.DRIVE_LEAST])
+@pytest.mark.parametrize("in_order", [True, False])
 async def test_a_filter_finds_what_reading_every_row_finds(
-    store: Store, engine: Engine, monkeypatch: pytest.MonkeyPatch, indexed: str, least: int
+    store: Store,
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    indexed: str,
+    least: int,
+    in_order: bool,
 ) -> None:
-    """Whatever part of the store is indexed, and whether a word is rare enough to start
-    from its candidates (3: almost never; the default: always, at this size)."""
+    """Whatever part of the store is indexed, whether a word is rare enough to start from
+    its candidates (3: almost never; the default: always, at this size), and whether a first
+    screenful is read in the view's order or by a scan of the table."""
     monkeypatch.setattr(search, "DRIVE_FACTOR", 0)
     monkeypatch.setattr(search, "DRIVE_LEAST", least)
+    if not in_order:
+        monkeypatch.setattr(store_module, "PATIENCE_LEAST", 0)
+        monkeypatch.setattr(store_module, "SCAN_ROW", 0)
     ids = await a_shift(store, engine)
     if indexed != "none":
         await store.index_search(len(ids) // 2 if indexed == "half" else len(ids))
     assert await store.search_backlog() == {"none": 240, "half": 120, "all": 0}[indexed]
     await found_as_every_row_finds(store)
+
+
+async def test_a_slow_first_screenful_is_stopped_and_read_by_a_scan_instead(
+    store: Store, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A filter that keeps SQLite busy on every row: the read in the view's order is
+    interrupted, the scan gives the same answer, and the reader is fine afterwards."""
+    ids = await a_shift(store, engine)
+    slow = (  # ~1 ms of work a row, and true for every third mention
+        "(WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 5000 + m.id)"
+        " SELECT count(*) FROM c) % 3 = 0"
+    )
+    narrow = Query("slow", slow, (), query("").order)
+    interrupts = []
+    interrupt = aiosqlite.Connection.interrupt
+
+    async def counted(db: aiosqlite.Connection) -> None:
+        interrupts.append(db)
+        await interrupt(db)
+
+    monkeypatch.setattr(aiosqlite.Connection, "interrupt", counted)
+    view = query("sort:newest")  # the view's index, in order: no sort to wait for
+    expected = every_row(store.path, view, narrow)
+    assert 0 < len(expected) < len(ids)
+    assert await store.queue_ids(view, narrow, limit=20) == expected[:20]
+    assert len(interrupts) == 1 and interrupts[0] is not store.reader  # not the rows' reads
+    assert await store.queue_ids(view, narrow, limit=20) == expected[:20]  # and again
+    assert (await store.detail(ids[0])) is not None
 
 
 async def test_arrivals_after_the_index_are_found_before_it_reaches_them(

@@ -69,6 +69,7 @@ class Start:
 
 
 EVERY_ROW = Start("mentions m", ())
+SCAN = Start("mentions m NOT INDEXED", ())  # every row, in the table's own order
 
 
 async def start_for(db: aiosqlite.Connection, words: Iterable[str], tags: Iterable[str]) -> Start:
