@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tui import search
 from tui.ledger import DecisionRefused, Who
 from tui.store import Store
 
@@ -42,6 +43,8 @@ async def main(
     counts: dict[str, Any] = {"claimed": 0, "claim_refused": 0, "decided": 0, "decide_refused": 0}
     latencies: list[float] = []
     async with await Store.open(db) as store:
+        # as a desk does: its writes take turns with the decisions'
+        indexing = asyncio.create_task(search.keep_up(store.search_backlog, store.index_search))
         ids: list[int] = []
         for attempt in range(attempts):
             if attempt % REFRESH == 0:  # desks work the head of the stream as it moves
@@ -72,6 +75,9 @@ async def main(
             if rng.random() < 0.5:  # half the time another desk could take it back: undo
                 with contextlib.suppress(DecisionRefused):
                     await store.undo_last(session, session=session)
+        indexing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await indexing
     latencies.sort()
     counts["p99_ms"] = round(latencies[int(len(latencies) * 0.99)] * 1000, 2) if latencies else 0
     counts["max_ms"] = round(latencies[-1] * 1000, 2) if latencies else 0
