@@ -31,7 +31,7 @@ MIN_TERM = 3  # a trigram index holds nothing shorter to look up
 DRIVE_FACTOR = 57
 DRIVE_LEAST = 500  # below this many candidates, start from them however small the store
 CHUNK = 500  # mentions indexed per transaction: ~8 ms of the write lock
-IDLE = 1.0  # seconds between looks when the index is up to date, or an import is running
+IDLE = 1.0  # seconds between looks while the index is up to date
 IMPORTING = 2_000  # arrivals a second that mean an import is running
 SHARE, IMPORT_SHARE = 0.5, 0.1  # of the time spent indexing while catching up, and meanwhile
 
