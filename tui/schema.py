@@ -250,8 +250,9 @@ MIGRATIONS: tuple[str, ...] = (
     # mentions have is found without reading every row. Built behind the writes (tui.search),
     # never on the ingest path: `indexed_to` is the last id in them, and rows past it are read
     # directly. detail=none keeps only which mentions hold a trigram: 14 us a mention to add
-    # and ~170 bytes, against 20 us and ~330 bytes with columns, 49 us with positions; the
-    # filter checks each candidate anyway. Tags have their own table for the same reason.
+    # and 80-170 bytes, against 20 us and twice the bytes with columns, 49 us with positions;
+    # the filter checks each candidate anyway. So tags need a table of their own: without
+    # columns, a query cannot say which one a trigram is in.
     # Breaches (the status bar counts them every 2 s) get an index of their own: without it
     # the count read every row, 0.7 s at a million.
     """
