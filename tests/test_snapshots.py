@@ -139,6 +139,20 @@ def test_filter_with_an_error(snap_compare: Any, tmp_path: Path, engine: Engine)
     assert snap_compare(app, run_before=typed, terminal_size=(120, 20))
 
 
+def test_filter_with_what_it_found(snap_compare: Any, tmp_path: Path, engine: Engine) -> None:
+    async def typed(pilot: Pilot[int]) -> None:
+        await settle(pilot)
+        await pilot.press("slash")
+        app = pilot.app
+        assert isinstance(app, DeskApp)
+        app.filter_input.value = "acme -down"
+        await until(pilot, lambda: "found" in str(app.filter_input.border_subtitle))
+        await settle(pilot)
+
+    app = desk_sync(tmp_path, engine, count=12)
+    assert snap_compare(app, run_before=typed, terminal_size=(120, 20))
+
+
 def test_escalate_picker(snap_compare: Any, tmp_path: Path, engine: Engine) -> None:
     async def picking(pilot: Pilot[int]) -> None:
         await settle(pilot)
