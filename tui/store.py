@@ -703,12 +703,22 @@ async def _unless_slow(db: aiosqlite.Connection, sql: str, args: Sequence[Any]) 
     if patience <= 0:
         return None
     read = asyncio.ensure_future(all_rows(db, sql, args))
-    done, _ = await asyncio.wait({read}, timeout=patience)
-    if done:
-        return read.result()
-    await db.interrupt()  # stops the statement running in the connection's thread
     try:
-        return await read  # it may have finished first
+        done, _ = await asyncio.wait({read}, timeout=patience)
+    except asyncio.CancelledError:  # a newer view or filter: stop this read, not wait for it
+        with contextlib.suppress(Exception):
+            await _interrupted(db, read)
+        raise
+    return read.result() if done else await _interrupted(db, read)
+
+
+async def _interrupted(
+    db: aiosqlite.Connection, read: asyncio.Future[list[Any]]
+) -> list[Any] | None:
+    """Interrupt the statement running in the connection's thread; its rows if it ended first."""
+    await db.interrupt()
+    try:
+        return await read
     except sqlite3.OperationalError as exc:
         if "interrupted" not in str(exc):
             raise
