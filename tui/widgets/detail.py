@@ -38,7 +38,9 @@ class DetailPane(VerticalScroll, can_focus=False):
         (was_id, was), (mention_id, content) = self._shown, shown
         if mention_id == was_id and content.plain == was.plain and content.spans == was.spans:
             return
+        body = self.query("#detail-body").results(Static)
+        for static in body:  # none while the desk closes: its children go first
+            static.update(content)
         self._shown = shown
-        self.query_one("#detail-body", Static).update(content)
         if mention_id != was_id:
             self.scroll_home(animate=False)
