@@ -86,8 +86,7 @@ async def start_for(db: aiosqlite.Connection, words: Iterable[str], tags: Iterab
         if expression is None:
             continue
         if not below:
-            [[stored]] = await all_rows(db, "SELECT coalesce(max(id), 0) FROM mentions")
-            below = drive_below(stored)
+            below = drive_below(await stored(db))
         [[found]] = await all_rows(db, _probe(table), (expression, below, below))
         if found < below and (best is None or found < best[0]):
             best = (found, table, expression)
@@ -100,9 +99,15 @@ async def start_for(db: aiosqlite.Connection, words: Iterable[str], tags: Iterab
     )
 
 
-def drive_below(stored: int) -> int:
-    """Fewer candidates than this, out of `stored` mentions, are worth starting from."""
-    return max(DRIVE_LEAST, math.isqrt(DRIVE_FACTOR * stored))
+def drive_below(count: int) -> int:
+    """Fewer candidates than this, out of `count` mentions, are worth starting from."""
+    return max(DRIVE_LEAST, math.isqrt(DRIVE_FACTOR * count))
+
+
+async def stored(db: aiosqlite.Connection) -> int:
+    """How many mentions there are, near enough: the last id (ids are never reused)."""
+    [[top]] = await all_rows(db, "SELECT coalesce(max(id), 0) FROM mentions")
+    return int(top)
 
 
 async def pending(db: aiosqlite.Connection) -> int:

@@ -698,8 +698,7 @@ async def _unless_slow(db: aiosqlite.Connection, sql: str, args: Sequence[Any]) 
     plan = await all_rows(db, f"EXPLAIN QUERY PLAN {sql}", args)
     if any("TEMP B-TREE" in str(row[-1]) for row in plan):
         return await all_rows(db, sql, args)
-    [[stored]] = await all_rows(db, "SELECT coalesce(max(id), 0) FROM mentions")
-    patience = max(PATIENCE_LEAST, 0.1 * SCAN_ROW * stored)
+    patience = max(PATIENCE_LEAST, 0.1 * SCAN_ROW * await search.stored(db))
     if patience <= 0:
         return None
     read = asyncio.ensure_future(all_rows(db, sql, args))
@@ -830,7 +829,7 @@ async def _insert_mentions(
     them: under the write transaction nobody else can, and the ids need no second lookup."""
     if not fresh:
         return {}
-    [[top]] = await db.execute_fetchall("SELECT coalesce(max(id), 0) FROM mentions")
+    top = await search.stored(db)
     ids = {key: top + n for n, key in enumerate(fresh, start=1)}
     await db.executemany(_INSERT_MENTION, [(ids[k], *p.values) for k, p in fresh.items()])
     return ids

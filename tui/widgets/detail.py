@@ -38,9 +38,8 @@ class DetailPane(VerticalScroll, can_focus=False):
         (was_id, was), (mention_id, content) = self._shown, shown
         if mention_id == was_id and content.plain == was.plain and content.spans == was.spans:
             return
-        body = self.query("#detail-body").results(Static)
-        for static in body:  # none while the desk closes: its children go first
-            static.update(content)
+        for body in self.query("#detail-body").results(Static):  # none while the desk
+            body.update(content)  # closes: its children go first
         self._shown = shown
         if mention_id != was_id:
             self.scroll_home(animate=False)
