@@ -14,8 +14,10 @@ from playbooks import Engine
 from tests.conftest import FROZEN, Soak, demo_mentions, ingest
 from tests.desk import desk
 from tests.invariants import decided_without_claim, double_handled, integrity
+from tui.app import DeskApp
 from tui.ledger import Who
 from tui.store import Store
+from tui.widgets.queue import QueueList
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,12 +37,28 @@ async def test_another_desks_claim_shows_within_a_second_and_blocks_decisions(
             if row is not None and row.claimed_by == "sam":
                 break
         assert app.model.row_at(0) is not None and app.model.row_at(0).claimed_by == "sam"  # type: ignore[union-attr]
+        await pilot.pause()
+        claimed, free = (_drawn(app, y) for y in (0, 1))
+        assert "@sam " in claimed and "@sam" not in free
+        # the claim ends the text's column: the suggested actions still line up
+        columns = [line.rindex(_action(app, y)) for y, line in enumerate((claimed, free))]
+        assert columns[0] == columns[1]
         await pilot.press("a")
         await pilot.pause()
         with sqlite3.connect(app.settings.db) as db:
             actions = db.execute("SELECT actor, action FROM decisions ORDER BY id").fetchall()
         assert actions == [("sam", "claim")]  # pat's accept was refused, nothing logged
         assert any("sam is working on this mention" in str(n.message) for n in app._notifications)
+
+
+def _drawn(app: DeskApp, y: int) -> str:
+    return app.query_one(QueueList).render_line(y).text
+
+
+def _action(app: DeskApp, index: int) -> str:
+    row = app.model.row_at(index)
+    assert row is not None and row.action
+    return row.action[:8]
 
 
 async def test_a_decision_made_elsewhere_first_is_refused_not_repeated(

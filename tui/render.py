@@ -61,7 +61,7 @@ SOON = timedelta(minutes=10)  # an SLA clock this close to due turns to a warnin
 def queue_segments(
     row: QueueRow, width: int, now: datetime, styles: dict[str, Style], selected: bool = False
 ) -> list[Segment]:
-    """One queue line: mark, priority, SLA clock, source, author, summary, suggestion, claim."""
+    """One queue line: mark, priority, SLA clock, source, author, summary, claim, suggestion."""
     sla = sla_clock(row.sla_due_at, now)
     left = None if row.sla_due_at is None else row.sla_due_at - now
     clock_style = (
@@ -79,9 +79,15 @@ def queue_segments(
     source = row.source
     short = SHORT_SOURCE.get(source, source)
     fixed = 1 + 4 + 1 + SLA_WIDTH + 1 + source_width + 1 + author_width + 1 + 1 + action_width
+    # The claim ends the summary's column, so the actions line up on every line (a responder
+    # reads down them) and unclaimed lines lose nothing to it.
+    claim = fit(claim, min(cell_len(claim), 16))
     summary_width = max(width - fixed - cell_len(claim), 8)
     text_style = styles["deleted"] if row.deleted else styles["text"]
     summary = ("[deleted] " if row.deleted else "") + row.summary
+    summary_segments = [Segment(fit(summary, summary_width), text_style)]
+    if claim:
+        summary_segments.append(Segment(claim, styles["meta"]))
     return [
         Segment("▌" if selected else " ", styles["action"]),
         Segment(fit(PRIORITY_LABEL.get(row.priority, row.priority), 4), styles[row.priority]),
@@ -94,10 +100,9 @@ def queue_segments(
         Segment(" "),
         Segment(fit(row.author, author_width), styles["author"]),
         Segment(" "),
-        Segment(fit(summary, summary_width), text_style),
+        *summary_segments,
         Segment(" "),
         Segment(fit(action, action_width), styles["action"]),
-        Segment(fit(claim, cell_len(claim)), styles["meta"]),
     ]
 
 
