@@ -21,7 +21,7 @@ from pathlib import Path
 
 from bench.common import Result, table
 
-SUITES = ("rules", "ingest", "desk", "faults", "commit", "review")
+SUITES = ("rules", "ingest", "desk", "trickle", "faults", "commit", "review")
 # A suite that runs this long has hung: fail it by name rather than hold CI to its deadline.
 PATIENCE_S = {True: 600, False: 3600}
 

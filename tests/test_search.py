@@ -113,7 +113,7 @@ async def test_a_slow_first_screenful_is_stopped_and_read_by_a_scan_instead(
         "(WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 5000 + m.id)"
         " SELECT count(*) FROM c) % 3 = 0"
     )
-    narrow = Query("slow", slow, (), query("").order)
+    narrow = Query("slow", slow, (), query("").sort)
     interrupts = []
     interrupt = aiosqlite.Connection.interrupt
 

@@ -133,6 +133,7 @@ def _filtered(snap_compare: Any, tmp_path: Path, engine: Engine, text: str) -> b
         await pilot.press("slash")
         app = pilot.app
         assert isinstance(app, DeskApp)
+        app.filter_input.cursor_blink = False  # a blinking cursor is in either state at the shot
         app.filter_input.value = text
         await until(pilot, lambda: bool(app.filter_input.border_subtitle))  # once typing pauses
         await settle(pilot)

@@ -28,7 +28,7 @@ from textual.widgets import Footer, Input
 
 from playbooks.engine import Engine
 from sources.http import new_client, warm_up
-from tui import collector, deliver, dispatch, search
+from tui import collector, deliver, dispatch, search, view_delta
 from tui import intents as intents_for
 from tui.dispatch import Dispatcher
 from tui.holders import session_id
@@ -48,7 +48,8 @@ from tui.screens.text import TextScreen
 from tui.settings import ConfigError, Loaded
 from tui.source_health import ALARMING, SourceLine
 from tui.source_health import lines as source_lines
-from tui.store import DecisionRefused, IngestResult, Store
+from tui.store import DecisionRefused, IngestResult, Mark, Store
+from tui.timefmt import iso
 from tui.views import View, context
 from tui.widgets.detail import DetailPane
 from tui.widgets.queue import QueueList
@@ -61,6 +62,8 @@ OTHERS_POLL = 0.5  # seconds between checks for other desks' commits (PRAGMA dat
 HEARTBEAT = 30.0  # seconds between claim renewals (the lease is 90 s)
 FIRST_WINDOW = 200  # ids shown at once on a new view or filter, before the rest arrive
 COUNT_EVERY = 2.0  # seconds between recounts of the view tabs
+WHOLE_READ_EVERY = 60.0  # seconds a view goes at most on changes applied, without a whole read
+CATCH_UP_MOST = 2000  # changed mentions worth applying one by one; more: read the view whole
 FILTER_DEBOUNCE = 0.15  # seconds of quiet typing before the filter is applied
 # Seconds a key typed ahead of a dialog that may close it (a digit, enter) is given to do so
 # before the next is fed. A digit that picks closed it in 66-190 ms with both cores busy
@@ -177,6 +180,8 @@ class DeskApp(App[int]):
         self._count_cost = 0.0  # and the last recount
         self._reloads = 0  # reloads started: only the latest one's ids are shown
         self._shown_version = -1  # the database's data_version the shown list was read at
+        self._mark: Mark | None = None  # where the log stood when the shown list was read
+        self._edited: set[int] = set()  # mentions our ingest changed since then
 
     # -- layout and lifecycle -----------------------------------------------------------
 
@@ -315,15 +320,83 @@ class DeskApp(App[int]):
 
     def _arrived(self, result: IngestResult) -> None:
         self.model.forget(result.changed_ids)
+        self._edited.update(result.changed_ids)
         self._dirty = True
 
     async def _reload_if_dirty(self) -> None:
-        """Arrivals and other desks' work, coalesced: at most ten reloads a second, and for
-        views so large that a reload takes a while, no more than a fifth of the time."""
+        """Arrivals and other desks' work, coalesced: at most ten times a second. What
+        changed is applied to the list where it can be (`_catch_up`); otherwise the view is
+        read whole, and for views so large that this takes a while, no more than a fifth
+        of the time."""
+        if not self._dirty:
+            return
+        self._dirty = False
+        if await self._catch_up():
+            return
+        self._dirty = True
         elapsed = time.monotonic() - self._last_reload
-        if self._dirty and elapsed >= max(0.1, 5 * self._reload_cost):
+        if elapsed >= max(0.1, 5 * self._reload_cost):
             self._dirty = False
             await self.reload()
+
+    async def _up_to_date(self) -> None:
+        """The list as the database has it now, before going to a mention in it."""
+        if not await self._catch_up():
+            await self.reload()
+
+    async def _catch_up(self) -> bool:
+        """Apply what changed since the list was read: the mentions that arrived, had a
+        decision logged or were edited by our ingest (tui.view_delta). False when the view
+        must be read whole: a query that depends on the clock or on claims, a sort key that
+        changes, a snooze that woke, too many changes, or a minute since the last whole read
+        (edits that another process's ingest made leave no trace to catch up from)."""
+        for _ in range(3):  # the list changed while we read (a decision here): read again
+            caught = await self._catch_up_once()
+            if caught is not None:
+                return caught
+        return False
+
+    async def _catch_up_once(self) -> bool | None:
+        query, narrow = self._queries()
+        since = self._mark
+        steady = query.steady and query.sort.fixed and (narrow is None or narrow.steady)
+        if since is None or not steady or time.monotonic() - self._last_reload > WHOLE_READ_EVERY:
+            return False
+        version = await self.store.data_version()
+        mark = await self.store.mark()
+        edited = set(self._edited)
+        changed = await self.store.changed_since(since, mark) | edited
+        if self._woke(since, mark) or len(changed) > CATCH_UP_MOST:
+            return False
+        model_version = self.model.version
+        try:
+            change = await view_delta.delta(
+                self.model.ids,
+                await self.store.sort_keys(query.sort, list(changed)),
+                await self.store.still_in(query, narrow, list(changed)),
+                functools.partial(self.store.sort_keys, query.sort),
+                query.sort.descending,
+            )
+        except view_delta.Stale:
+            return False
+        if since is not self._mark:
+            return False  # the view was read whole meanwhile, or is being read anew
+        if self.model.version != model_version:
+            return None
+        self._read_at(version, mark, edited)
+        if change and self.queue.is_attached:
+            self.queue.apply(change)
+            self._after_change()
+        elif changed:  # nothing here moved, but other views' counts may have
+            self._want_recount()
+        return True
+
+    def _woke(self, since: Mark, mark: Mark) -> bool:
+        """A snooze may have woken since `since` (changing status without a decision): the
+        earliest snooze then was due, and is gone now. A new snooze changes the earliest too,
+        but it is due later, and it is a decision."""
+        due = since.snoozed is not None and since.snoozed <= iso(self.clock())
+        return due and mark.snoozed != since.snoozed
 
     async def _watch_others(self) -> None:
         """Other desks' claims and decisions show up within a second."""
@@ -397,42 +470,57 @@ class DeskApp(App[int]):
         """
         query, narrow = self._queries()
         self._reloads += 1
-        this = self._reloads
+        this, started = self._reloads, time.monotonic()
+        if fresh:
+            self._mark = None  # a different list: nothing to catch up until it is read whole
+        # Where the database stands, read first: a write after it is newer than the list.
+        version, mark, edited = (
+            await self.store.data_version(),
+            await self.store.mark(),
+            set(self._edited),
+        )
         if fresh:
             first = await self.store.queue_ids(query, narrow, limit=FIRST_WINDOW)
             if not self.queue.is_attached or this != self._reloads:
                 return
             self.queue.new_above = 0  # a different list: nothing is "new" in it yet
             self.queue.reload(first)
-            if len(first) < FIRST_WINDOW:
-                self._after_reload(first, 0.0)
+            if len(first) < FIRST_WINDOW:  # that is the whole view
+                self._read_at(version, mark, edited)
+                self._after_reload(0.0)
             else:  # the rest in the background once this screenful is drawn: loading it
                 # takes the GIL in turns with the first frame, and the desk answers keys meanwhile
                 self.call_after_refresh(self._reload_rest)
             return
-        started = time.monotonic()
-        version = await self.store.data_version()  # before reading: a later write is newer
         ids = await self.store.queue_ids(query, narrow)
         members = await asyncio.to_thread(set, ids)  # ~50 ms at a million: not on the loop
         # The desk closed meanwhile, or a later reload started (an arrival's, after the view's
         # first load): that one reads newer ids, and showing these after it would hide them.
         if not self.queue.is_attached or this != self._reloads:
             return
-        self._shown_version = version
+        self._read_at(version, mark, edited)
         self.queue.reload(ids, members)
-        self._after_reload(ids, time.monotonic() - started)
+        self._after_reload(time.monotonic() - started)
+
+    def _read_at(self, version: int, mark: Mark, edited: set[int]) -> None:
+        """The list shown is the view as of `mark`, with `edited` in it."""
+        self._shown_version, self._mark = version, mark
+        self._edited -= edited
 
     def _reload_rest(self) -> None:
         self.run_worker(self.reload(), group="reload", exclusive=True)
 
-    def _after_reload(self, ids: list[int], cost: float) -> None:
+    def _after_reload(self, cost: float) -> None:
         if not self._frozen_after_load:  # the first whole view is loaded: freeze it too
             self._frozen_after_load = True
             collector.settle()
-        self.selected &= {i for i in self.selected if i in self.model}
         self._reload_cost, self._last_reload = cost, time.monotonic()
+        self._after_change()
+
+    def _after_change(self) -> None:
+        self.selected &= {i for i in self.selected if i in self.model}
         if self.filter_text and self.filter_error is None:  # how many the filter found
-            self.filter_input.border_subtitle = f"{len(ids):,} found"
+            self.filter_input.border_subtitle = f"{len(self.model):,} found"
         self._want_recount()
 
     async def _deliver(self) -> None:
@@ -818,7 +906,7 @@ class DeskApp(App[int]):
             s for s in stays if s["kind"] == "reply" and s["target"] in self.store.routes.replies
         ]:
             self._offer_retract(replies, record.id)
-        await self.reload()
+        await self._up_to_date()
         self._jump_to(record.mention_id)
         await self._show_detail(self._current())
 
@@ -862,7 +950,7 @@ class DeskApp(App[int]):
         if mention_id is None:
             self.notify("Nothing unclaimed left in this view.", markup=False)
             return
-        await self.reload()
+        await self._up_to_date()
         if self.model.index_of(mention_id) is None:  # a later reload was still reading
             await self.reload()
         self._jump_to(mention_id)

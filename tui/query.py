@@ -21,13 +21,34 @@ from tui.records import STATUSES
 from tui.timefmt import iso
 
 PRIORITIES = ("urgent", "high", "normal", "low")
+
+
+@dataclass(frozen=True)
+class Sort:
+    """A view's order: SQL keys over `mentions m`, never NULL and ending with the id, so no
+    two mentions tie, all ascending or all descending. `fixed`: no key changes after ingest,
+    so a mention's place in the list is known from its keys alone (tui.view_delta)."""
+
+    keys: tuple[str, ...]
+    descending: bool = False
+    fixed: bool = True
+
+    @property
+    def sql(self) -> str:
+        way = " DESC" if self.descending else ""
+        return ", ".join(k + way for k in self.keys)
+
+
 SORTS = {
-    "priority": "m.priority_rank, m.received_at, m.id",
-    "oldest": "m.received_at, m.id",
-    "newest": "m.received_at DESC, m.id DESC",
-    "due": "coalesce(m.sla_due_at, '9999'), m.priority_rank, m.id",
-    "snoozed": "coalesce(m.snoozed_until, '9999'), m.id",
+    "priority": Sort(("m.priority_rank", "m.received_at", "m.id")),
+    "oldest": Sort(("m.received_at", "m.id")),
+    "newest": Sort(("m.received_at", "m.id"), descending=True),
+    "due": Sort(("coalesce(m.sla_due_at, '9999')", "m.priority_rank", "m.id")),
+    "snoozed": Sort(("coalesce(m.snoozed_until, '9999')", "m.id"), fixed=False),
 }
+# Fields whose answer for a mention changes with the clock or with claims, which no decision
+# records: a view using one is read whole again on every change.
+UNSTEADY = frozenset({"assignee", "claimed", "age", "due", "sla", "decided"})
 _TOKEN = re.compile(r'(-?)(?:"([^"]*)"?|(\S+))')
 _RELATIVE = re.compile(r"^([<>])(\d+)([smhd])$")
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -54,9 +75,14 @@ class Query:
     text: str
     where: str  # SQL over `mentions m`, "1" when empty
     args: tuple[object, ...]
-    order: str
+    sort: Sort
     words: tuple[str, ...] = ()  # every match holds each in its title or text (tui.search)
     tags: tuple[str, ...] = ()  # and has each of these tags
+    steady: bool = True  # which mentions match changes only with their rows and decisions
+
+    @property
+    def order(self) -> str:
+        return self.sort.sql
 
 
 Compiler = Callable[[str, Context], tuple[str, list[object]]]
@@ -69,7 +95,8 @@ def compile_query(text: str, ctx: Context) -> Query:
     args: list[object] = []
     words: list[str] = []
     tags: list[str] = []
-    order = SORTS["priority"]
+    sort = SORTS["priority"]
+    steady = True
     for match in _TOKEN.finditer(text):
         negate, phrase, word = match.group(1) == "-", match.group(2), match.group(3)
         position = match.start()
@@ -84,7 +111,7 @@ def compile_query(text: str, ctx: Context) -> Query:
                 if negate or value not in SORTS:
                     known = ", ".join(SORTS)
                     raise QueryError(text, position, f"sort:{value}? sort by one of: {known}")
-                order = SORTS[value]
+                sort = SORTS[value]
                 continue
             compiler = FIELDS.get(field)
             if compiler is None:
@@ -93,6 +120,7 @@ def compile_query(text: str, ctx: Context) -> Query:
                 )
             if not value:
                 raise QueryError(text, position, f"{field}: needs a value")
+            steady = steady and field not in UNSTEADY
             try:
                 sql, values = compiler(value, ctx)
             except ValueError as exc:
@@ -103,7 +131,8 @@ def compile_query(text: str, ctx: Context) -> Query:
         # it, so its negation is true: `-lang:en` keeps the mentions of no known language
         clauses.append(f"NOT coalesce(({sql}), 0)" if negate else f"({sql})")
         args.extend(values)
-    return Query(text, " AND ".join(clauses) or "1", tuple(args), order, tuple(words), tuple(tags))
+    where = " AND ".join(clauses) or "1"
+    return Query(text, where, tuple(args), sort, tuple(words), tuple(tags), steady)
 
 
 def _search(term: str) -> tuple[str, list[object]]:

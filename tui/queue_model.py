@@ -11,6 +11,7 @@ from collections.abc import Collection, Iterable
 from itertools import filterfalse
 
 from tui.records import QueueRow
+from tui.view_delta import Delta, applied
 
 _FEW = 8  # removals done one by one (a scan and a memmove each); more make one pass
 
@@ -24,6 +25,7 @@ class QueueModel:
     def __init__(self) -> None:
         self.ids: list[int] = []
         self.members: set[int] = set()  # the ids, for membership (read-only outside)
+        self.version = 0  # counts changes to the ids, for work that spans awaits
         self._rows: dict[int, QueueRow] = {}
 
     def __len__(self) -> int:
@@ -43,6 +45,18 @@ class QueueModel:
         self.ids = ids
         self.members = set(ids) if members is None else members
         self._rows = {k: v for k, v in self._rows.items() if k in self.members}
+        self.version += 1
+        return self._follow(current, cursor)
+
+    def apply(self, change: Delta, cursor: int) -> int:
+        """What changed since the ids were read (tui.view_delta); return where the cursor goes."""
+        current = self.id_at(cursor)
+        gone = [self.ids[i] for i in change.gone]
+        self.ids = applied(self.ids, change)
+        self.members.difference_update(gone)
+        self.members.update(mention_id for _, mention_id in change.joined)
+        self.forget(gone)
+        self.version += 1
         return self._follow(current, cursor)
 
     def remove(self, gone: Collection[int], cursor: int) -> int:
@@ -56,6 +70,7 @@ class QueueModel:
             self.ids = list(filterfalse(set(present).__contains__, self.ids))
         self.members.difference_update(present)
         self.forget(present)
+        self.version += 1
         return self._follow(current, cursor)
 
     def _follow(self, current: int | None, cursor: int) -> int:

@@ -29,7 +29,7 @@ from tui.ledger import DecisionRefused as DecisionRefused
 from tui.ledger import Intent, Who
 from tui.mention_rows import COLUMNS, EDITABLE, from_row
 from tui.prepare import Stored
-from tui.query import Query
+from tui.query import Query, Sort
 from tui.reads import all_rows, first_row
 from tui.records import DecisionRecord, Detail, Entry, QueueRow, SuggestionRecord
 from tui.report import Report
@@ -58,6 +58,16 @@ class SourceStatus:
     type: str
     cursor: str | None
     health: Health
+
+
+@dataclass(frozen=True)
+class Mark:
+    """The last mention and decision stored, and the earliest snooze: a snooze that wakes
+    logs no decision, and the earliest changing is its only trace (read from its index)."""
+
+    mention: int
+    decision: int
+    snoozed: str | None
 
 
 @dataclass
@@ -300,6 +310,35 @@ class Store:
             marks = ",".join("?" * len(chunk))
             sql = f"SELECT m.id FROM mentions m WHERE m.id IN ({marks}) AND ({where})"
             out.update(row[0] for row in await all_rows(self._reader, sql, (*chunk, *args)))
+        return out
+
+    async def mark(self) -> Mark:
+        """Where the log of changes stands, to ask later what changed since (`changed_since`)."""
+        sql = (
+            "SELECT (SELECT coalesce(max(id), 0) FROM mentions),"
+            " (SELECT coalesce(max(id), 0) FROM decisions),"
+            " (SELECT min(snoozed_until) FROM mentions WHERE snoozed_until IS NOT NULL)"
+        )
+        [row] = await all_rows(self._reader, sql)
+        return Mark(*row)
+
+    async def changed_since(self, before: Mark, now: Mark) -> set[int]:
+        """Mentions that arrived, or had a decision logged, between two marks: what can have
+        joined or left a steady view (tui.query), or moved in one sorted by a changing key."""
+        sql = (
+            "SELECT id FROM mentions WHERE id > ? AND id <= ?"
+            " UNION SELECT mention_id FROM decisions WHERE id > ? AND id <= ?"
+        )
+        args = (before.mention, now.mention, before.decision, now.decision)
+        return set(_first_column(await all_rows(self._reader, sql, args)))
+
+    async def sort_keys(self, sort: Sort, ids: Sequence[int]) -> dict[int, tuple[Any, ...]]:
+        """Each mention's keys in `sort`, by primary key."""
+        out: dict[int, tuple[Any, ...]] = {}
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT m.id, {', '.join(sort.keys)} FROM mentions m WHERE m.id IN ({marks})"
+            out.update((row[0], tuple(row[1:])) for row in await all_rows(self._reader, sql, chunk))
         return out
 
     async def count(self, query: Query) -> int:

@@ -22,6 +22,7 @@ from textual.strip import Strip
 
 from tui import render
 from tui.queue_model import QueueModel
+from tui.view_delta import Delta
 
 
 class QueueList(ScrollView, can_focus=True):
@@ -117,6 +118,14 @@ class QueueList(ScrollView, can_focus=True):
             # stays on its mention, and the status bar says "N new" instead of jumping.
             self.new_above += top - sum(map(before.__contains__, ids[:top]))
         self._changed(cursor, shown)
+
+    def apply(self, change: Delta) -> None:
+        """What changed since the view was read (tui.view_delta); the cursor stays on its
+        mention, and arrivals above the top line count as "N new", as in `reload`."""
+        shown, top = self._shown(), int(self.scroll_y)
+        if top not in change.gone:
+            self.new_above += sum(index <= top for index, _ in change.joined)
+        self._changed(self.model.apply(change, self.cursor), shown)
 
     def drop(self, gone: set[int]) -> None:
         """Mentions that left the view (decided, here or on another desk)."""
