@@ -34,8 +34,9 @@ PER_BATCH = TRICKLE_RATE // 5
 SIZE = (120, 40)
 
 
-async def colleague(db: Path, seconds: float) -> dict[int, float]:
-    """Mentions stored a few at a time, and one decided each second: when each was stored."""
+async def colleague(db: Path, seconds: float, run: str) -> dict[int, float]:
+    """Mentions stored a few at a time, and one decided each second: when each was stored.
+    `run` keeps each run's mentions new on a database an earlier run wrote to."""
     engine = Engine(load_paths([bundled_dir()]).playbooks)
     stored: dict[int, float] = {}
     sam = Who("sam", "sams-desk")
@@ -46,7 +47,7 @@ async def colleague(db: Path, seconds: float) -> dict[int, float]:
             chunk = fresh[tick * PER_BATCH : (tick + 1) * PER_BATCH]
             batch = IngestBatch(
                 upserts=[
-                    prepare(m.model_copy(update={"native_id": f"t{tick}-{i}"}), engine, NOW)
+                    prepare(m.model_copy(update={"native_id": f"{run}{tick}-{i}"}), engine, NOW)
                     for i, m in enumerate(chunk)
                 ]
             )
@@ -108,12 +109,12 @@ def _one(db: Path, tmp: Path, seconds: float, whole: bool) -> tuple[float, float
         while proc.stdout.readline().strip() != "ready":
             if proc.poll() is not None:
                 raise RuntimeError("the desk stopped before it was ready")
-        stored = asyncio.run(colleague(db, seconds - 1.0))
+        stored = asyncio.run(colleague(db, seconds - 1.0, "whole" if whole else "delta"))
         out, _ = proc.communicate(timeout=120)
     result = json.loads(out.splitlines()[-1])
     seen = {int(k): v for k, v in result["seen"].items()}
     delays = [seen[i] - at for i, at in stored.items() if i in seen]
-    if len(delays) < len(stored) // 2:
+    if not stored or len(delays) < len(stored) // 2:
         raise RuntimeError(f"the desk showed {len(delays)} of {len(stored)} arrivals")
     return result["cpu"] * 100, statistics.median(delays) * 1000
 
