@@ -182,6 +182,7 @@ class DeskApp(App[int]):
         self._shown_version = -1  # the database's data_version the shown list was read at
         self._mark: Mark | None = None  # where the log stood when the shown list was read
         self._edited: set[int] = set()  # mentions our ingest changed since then
+        self._caught_up = self._catch_up_cost = 0.0  # when and how long the last catch-up
 
     # -- layout and lifecycle -----------------------------------------------------------
 
@@ -326,16 +327,18 @@ class DeskApp(App[int]):
     async def _reload_if_dirty(self) -> None:
         """Arrivals and other desks' work, coalesced: at most ten times a second. What
         changed is applied to the list where it can be (`_catch_up`); otherwise the view is
-        read whole, and for views so large that this takes a while, no more than a fifth
-        of the time."""
-        if not self._dirty:
+        read whole. Either, when it takes a while (a flood of arrivals, a huge view), runs no
+        more than a fifth of the time."""
+        started = time.monotonic()
+        if not self._dirty or started - self._caught_up < 5 * self._catch_up_cost:
             return
         self._dirty = False
-        if await self._catch_up():
+        caught = await self._catch_up()
+        self._caught_up, self._catch_up_cost = time.monotonic(), time.monotonic() - started
+        if caught:
             return
         self._dirty = True
-        elapsed = time.monotonic() - self._last_reload
-        if elapsed >= max(0.1, 5 * self._reload_cost):
+        if self._caught_up - self._last_reload >= max(0.1, 5 * self._reload_cost):
             self._dirty = False
             await self.reload()
 
