@@ -131,6 +131,43 @@ async def test_a_slow_first_screenful_is_stopped_and_read_by_a_scan_instead(
     assert (await store.detail(ids[0])) is not None
 
 
+@pytest.mark.parametrize(
+    ("patience", "stops"),
+    [(10.0, 1), (0.0, 2)],  # cancelled while read in the view's order; while scanned after
+)
+async def test_a_first_screenful_cancelled_by_a_newer_one_stops_its_read(
+    store: Store, engine: Engine, monkeypatch: pytest.MonkeyPatch, patience: float, stops: int
+) -> None:
+    await a_shift(store, engine)
+    monkeypatch.setattr(store_module, "PATIENCE_LEAST", patience)
+    slower = (  # ~60 ms of work a row: 20 in the view's order take ~4 s, a scan ~20
+        "(WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 200000 + m.id)"
+        " SELECT count(*) FROM c) % 3 = 0"
+    )
+    interrupts = []
+    interrupt = aiosqlite.Connection.interrupt
+
+    async def counted(db: aiosqlite.Connection) -> None:
+        interrupts.append(db)
+        await interrupt(db)
+
+    monkeypatch.setattr(aiosqlite.Connection, "interrupt", counted)
+    view = query("sort:newest")
+    reading = asyncio.ensure_future(
+        store.queue_ids(view, Query("slower", slower, (), view.sort), limit=20)
+    )
+    await asyncio.sleep(0.3)
+    assert not reading.done()
+    reading.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await reading
+    assert len(interrupts) >= stops  # each statement stopped (an early interrupt is sent again)
+    newer = query("acme")  # the next view's screenful is not stuck behind the old one
+    async with asyncio.timeout(2):
+        found = await store.queue_ids(view, newer, limit=5)
+    assert found == every_row(store.path, view, newer)[:5]
+
+
 async def test_arrivals_after_the_index_are_found_before_it_reaches_them(
     store: Store, engine: Engine
 ) -> None:

@@ -46,6 +46,7 @@ WRITE_PATIENCE = 60.0  # seconds a write waits for other processes before it fai
 _CHUNK = 400  # keys per IN (...) query, well under SQLite's variable limit
 SCAN_ROW = 0.34e-6  # seconds a scan of mentions in the table's order takes a row (at 1M)
 PATIENCE_LEAST = 0.005  # seconds a first screenful is given in the view's order, at least
+INTERRUPT_AGAIN = 0.02  # seconds after which an interrupted read still running is interrupted again
 
 
 class StoreError(Exception):
@@ -298,7 +299,8 @@ class Store:
                 rows = await _unless_slow(db, ids_sql(start), args)
                 start = search.SCAN if rows is None else start
             if rows is None:
-                rows = await all_rows(db, ids_sql(start), (*start.args, *args))
+                read = _stoppable if interruptible else all_rows
+                rows = await read(db, ids_sql(start), (*start.args, *args))
         # A million ids unpacked on the event loop took ~40 ms: in a thread instead.
         return await asyncio.to_thread(_first_column, rows)
 
@@ -745,24 +747,51 @@ async def _unless_slow(db: aiosqlite.Connection, sql: str, args: Sequence[Any]) 
     read = asyncio.ensure_future(all_rows(db, sql, args))
     try:
         done, _ = await asyncio.wait({read}, timeout=patience)
-    except asyncio.CancelledError:  # a newer view or filter: stop this read, not wait for it
-        with contextlib.suppress(Exception):
-            await _interrupted(db, read)
+    except asyncio.CancelledError:
+        await _stop(db, read)
         raise
     return read.result() if done else await _interrupted(db, read)
+
+
+async def _stoppable(db: aiosqlite.Connection, sql: str, args: Sequence[Any]) -> list[Any]:
+    """A first screenful's read that a newer view or filter may cancel."""
+    read = asyncio.ensure_future(all_rows(db, sql, args))
+    try:
+        return await asyncio.shield(read)
+    except asyncio.CancelledError:
+        await _stop(db, read)
+        raise
+
+
+async def _stop(db: aiosqlite.Connection, read: asyncio.Future[list[Any]]) -> None:
+    """Cancelled by a newer view or filter: the statement still runs in the connection's
+    thread, ahead of the next one's; interrupt it rather than wait for it."""
+    with contextlib.suppress(Exception):
+        await _interrupted(db, read)
 
 
 async def _interrupted(
     db: aiosqlite.Connection, read: asyncio.Future[list[Any]]
 ) -> list[Any] | None:
-    """Interrupt the statement running in the connection's thread; its rows if it ended first."""
-    await db.interrupt()
+    """Interrupt the statement running in the connection's thread; its rows if it ended first.
+    Seen through even if we are cancelled meanwhile: a read left running holds up the next."""
+    await asyncio.shield(_until_done(db, read))
     try:
-        return await read
+        return read.result()
     except sqlite3.OperationalError as exc:
         if "interrupted" not in str(exc):
             raise
         return None
+
+
+async def _until_done(db: aiosqlite.Connection, read: asyncio.Future[list[Any]]) -> None:
+    """An interrupt that lands before the statement has started is lost (the read then ran
+    to its end, a second at a time in a test): sent again until the read is over."""
+    while True:
+        await db.interrupt()
+        done, _ = await asyncio.wait({read}, timeout=INTERRUPT_AGAIN)
+        if done:
+            return
 
 
 def where_of(query: Query, narrow: Query | None) -> tuple[str, tuple[object, ...]]:
