@@ -4,11 +4,14 @@ whole view again, and ends up showing what a whole read would show."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.pilot import Pilot
 
 from playbooks import Engine
 from sources.model import Mention
@@ -43,6 +46,25 @@ class _WholeReads:
         monkeypatch.setattr(app.store, "queue_ids", counted)
 
 
+SAM = Who("sam", "sams-desk")
+
+
+async def _sam(store: Store, mention_id: int, action: str, params: dict[str, Any]) -> None:
+    """A colleague on another desk claims the mention and decides."""
+    await store.claim(mention_id, SAM)
+    await store.decide(mention_id, actor="sam", action=action, params=params, session=SAM.session)
+
+
+@asynccontextmanager
+async def _running(
+    app: DeskApp, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[tuple[Pilot[int], _WholeReads]]:
+    """The desk up with its view read, counting its whole reads from then on."""
+    async with app.run_test(size=(120, 20)) as pilot:
+        await settle(pilot)
+        yield pilot, _WholeReads(app, monkeypatch)
+
+
 async def _read_whole(app: DeskApp, text: str) -> list[int]:
     async with await Store.open(app.settings.db, readonly=True) as store:
         return await store.queue_ids(compile_query(text, context("pat", FROZEN)))
@@ -52,9 +74,7 @@ async def test_arrivals_from_another_process_join_in_order_without_a_whole_read(
     tmp_path: Path, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = await desk(tmp_path, engine, count=40)
-    async with app.run_test(size=(120, 20)) as pilot:
-        await settle(pilot)
-        whole = _WholeReads(app, monkeypatch)
+    async with _running(app, monkeypatch) as (pilot, whole):
         cursor_on = app.model.id_at(app.queue.cursor)
         async with await Store.open(app.settings.db, clock=lambda: FROZEN) as other:
             await ingest(other, engine, _late(30))
@@ -68,25 +88,15 @@ async def test_a_colleagues_decision_off_screen_leaves_the_view_and_undo_brings_
     tmp_path: Path, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = await desk(tmp_path, engine, count=60)
-    async with app.run_test(size=(120, 20)) as pilot:
-        await settle(pilot)
-        whole = _WholeReads(app, monkeypatch)
+    async with _running(app, monkeypatch) as (pilot, whole):
         before = list(app.model.ids)
         target = before[-3]  # far below the screen: not among the rows the desk holds
         assert target not in app.model.loaded()
         async with await Store.open(app.settings.db, clock=lambda: FROZEN) as other:
-            sam = Who("sam", "sams-desk")
-            await other.claim(target, sam)
-            await other.decide(
-                target,
-                actor="sam",
-                action="dismiss",
-                params={"reason": "spam"},
-                session=sam.session,
-            )
+            await _sam(other, target, "dismiss", {"reason": "spam"})
             await until(pilot, lambda: target not in app.model)
             assert app.model.ids == [i for i in before if i != target]
-            await other.undo_last("sam", session=sam.session)
+            await other.undo_last("sam", session=SAM.session)
         await until(pilot, lambda: target in app.model)
         assert app.model.ids == before
         assert whole.count == 0
@@ -96,9 +106,7 @@ async def test_own_decisions_and_undo_keep_the_list_as_a_whole_read_has_it(
     tmp_path: Path, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = await desk(tmp_path, engine, count=30)
-    async with app.run_test(size=(120, 20)) as pilot:
-        await settle(pilot)
-        whole = _WholeReads(app, monkeypatch)
+    async with _running(app, monkeypatch) as (pilot, whole):
         await pilot.press("j", "j", "a", "a")
         await settle(pilot)
         await pilot.press("u")
@@ -117,9 +125,7 @@ async def test_a_view_that_depends_on_the_clock_is_read_whole(
     app = await desk(
         tmp_path, engine, count=20, extra='[[views]]\nname = "Fresh"\nquery = "age:<1d"\n'
     )
-    async with app.run_test(size=(120, 20)) as pilot:
-        await settle(pilot)
-        whole = _WholeReads(app, monkeypatch)
+    async with _running(app, monkeypatch) as (pilot, whole):
         async with await Store.open(app.settings.db, clock=lambda: FROZEN) as other:
             await ingest(other, engine, _late(5))
         await until(pilot, lambda: len(app.model) == 25)
@@ -128,25 +134,20 @@ async def test_a_view_that_depends_on_the_clock_is_read_whole(
 
 
 async def test_a_snooze_woken_by_another_desk_returns_to_the_view(
-    tmp_path: Path, engine: Engine
+    tmp_path: Path, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     now = [FROZEN]
     app = await desk(tmp_path, engine, count=20)
     app.clock = lambda: now[0]
-    async with app.run_test(size=(120, 20)) as pilot:
-        await settle(pilot)
+    async with _running(app, monkeypatch) as (pilot, whole):
         before = list(app.model.ids)
         target = before[4]
         async with await Store.open(app.settings.db, clock=lambda: now[0]) as other:
-            sam = Who("sam", "sams-desk")
-            await other.claim(target, sam)
-            half_hour = {"snooze": "30m"}
-            await other.decide(
-                target, actor="sam", action="snooze", params=half_hour, session=sam.session
-            )
+            await _sam(other, target, "snooze", {"snooze": "30m"})
             await until(pilot, lambda: target not in app.model)
             await pilot.pause(0.5)  # the desk has caught up with the snooze: it is out
             now[0] = FROZEN + timedelta(minutes=31)
             assert await other.wake_snoozed() == 1  # logs no decision: no trace but the snooze
         await until(pilot, lambda: target in app.model)
         assert app.model.ids == before
+        assert whole.count >= 1  # a woken snooze logs nothing to catch up from: read whole

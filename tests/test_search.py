@@ -103,25 +103,36 @@ async def test_a_filter_finds_what_reading_every_row_finds(
     await found_as_every_row_finds(store)
 
 
+def _slow(work: int) -> Query:
+    """A filter that keeps SQLite busy on every row (`work` steps) and passes every third."""
+    sql = (
+        "(WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ? + m.id)"
+        " SELECT count(*) FROM c) % 3 = 0"
+    )
+    return Query("slow", sql, (work,), query("").sort)
+
+
+@pytest.fixture
+def interrupts(monkeypatch: pytest.MonkeyPatch) -> list[aiosqlite.Connection]:
+    """Each connection interrupted, in order."""
+    seen: list[aiosqlite.Connection] = []
+    interrupt = aiosqlite.Connection.interrupt
+
+    async def counted(db: aiosqlite.Connection) -> None:
+        seen.append(db)
+        await interrupt(db)
+
+    monkeypatch.setattr(aiosqlite.Connection, "interrupt", counted)
+    return seen
+
+
 async def test_a_slow_first_screenful_is_stopped_and_read_by_a_scan_instead(
-    store: Store, engine: Engine, monkeypatch: pytest.MonkeyPatch
+    store: Store, engine: Engine, interrupts: list[aiosqlite.Connection]
 ) -> None:
     """A filter that keeps SQLite busy on every row: the read in the view's order is
     interrupted, the scan gives the same answer, and the reader is fine afterwards."""
     ids = await a_shift(store, engine)
-    slow = (  # ~1 ms of work a row, and true for every third mention
-        "(WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 5000 + m.id)"
-        " SELECT count(*) FROM c) % 3 = 0"
-    )
-    narrow = Query("slow", slow, (), query("").sort)
-    interrupts = []
-    interrupt = aiosqlite.Connection.interrupt
-
-    async def counted(db: aiosqlite.Connection) -> None:
-        interrupts.append(db)
-        await interrupt(db)
-
-    monkeypatch.setattr(aiosqlite.Connection, "interrupt", counted)
+    narrow = _slow(5000)  # ~1 ms of work a row
     view = query("sort:newest")  # the view's index, in order: no sort to wait for
     expected = every_row(store.path, view, narrow)
     assert 0 < len(expected) < len(ids)
@@ -136,26 +147,18 @@ async def test_a_slow_first_screenful_is_stopped_and_read_by_a_scan_instead(
     [(10.0, 1), (0.0, 2)],  # cancelled while read in the view's order; while scanned after
 )
 async def test_a_first_screenful_cancelled_by_a_newer_one_stops_its_read(
-    store: Store, engine: Engine, monkeypatch: pytest.MonkeyPatch, patience: float, stops: int
+    store: Store,
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    interrupts: list[aiosqlite.Connection],
+    patience: float,
+    stops: int,
 ) -> None:
     await a_shift(store, engine)
     monkeypatch.setattr(store_module, "PATIENCE_LEAST", patience)
-    slower = (  # ~60 ms of work a row: 20 in the view's order take ~4 s, a scan ~20
-        "(WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 200000 + m.id)"
-        " SELECT count(*) FROM c) % 3 = 0"
-    )
-    interrupts = []
-    interrupt = aiosqlite.Connection.interrupt
-
-    async def counted(db: aiosqlite.Connection) -> None:
-        interrupts.append(db)
-        await interrupt(db)
-
-    monkeypatch.setattr(aiosqlite.Connection, "interrupt", counted)
     view = query("sort:newest")
-    reading = asyncio.ensure_future(
-        store.queue_ids(view, Query("slower", slower, (), view.sort), limit=20)
-    )
+    # ~60 ms of work a row: 20 in the view's order take ~4 s, a scan ~20
+    reading = asyncio.ensure_future(store.queue_ids(view, _slow(200_000), limit=20))
     await asyncio.sleep(0.3)
     assert not reading.done()
     reading.cancel()
