@@ -365,9 +365,7 @@ class DeskApp(App[int]):
         steady = query.steady and query.sort.fixed and (narrow is None or narrow.steady)
         if since is None or not steady or time.monotonic() - self._last_reload > WHOLE_READ_EVERY:
             return False
-        version = await self.store.data_version()
-        mark = await self.store.mark()
-        edited = set(self._edited)
+        version, mark, edited = await self._where_now()
         changed = await self.store.changed_since(since, mark) | edited
         if self._woke(since, mark) or len(changed) > CATCH_UP_MOST:
             return False
@@ -380,8 +378,8 @@ class DeskApp(App[int]):
                 functools.partial(self.store.sort_keys, query.sort),
                 query.sort.descending,
             )
-        except view_delta.Stale:
-            return False
+        except (view_delta.Stale, IndexError):  # (IndexError: a decision here shortened it)
+            return None if self.model.version != model_version else False
         if since is not self._mark:
             return False  # the view was read whole meanwhile, or is being read anew
         if self.model.version != model_version:
@@ -476,12 +474,7 @@ class DeskApp(App[int]):
         this, started = self._reloads, time.monotonic()
         if fresh:
             self._mark = None  # a different list: nothing to catch up until it is read whole
-        # Where the database stands, read first: a write after it is newer than the list.
-        version, mark, edited = (
-            await self.store.data_version(),
-            await self.store.mark(),
-            set(self._edited),
-        )
+        version, mark, edited = await self._where_now()  # first: a later write is newer
         if fresh:
             first = await self.store.queue_ids(query, narrow, limit=FIRST_WINDOW)
             if not self.queue.is_attached or this != self._reloads:
@@ -504,6 +497,12 @@ class DeskApp(App[int]):
         self._read_at(version, mark, edited)
         self.queue.reload(ids, members)
         self._after_reload(time.monotonic() - started)
+
+    async def _where_now(self) -> tuple[int, Mark, set[int]]:
+        """Where the database stands (its data_version and the log's mark) and which
+        mentions our ingest has edited: read before the list, so what is written after
+        the read is newer than the list and is caught up with later."""
+        return await self.store.data_version(), await self.store.mark(), set(self._edited)
 
     def _read_at(self, version: int, mark: Mark, edited: set[int]) -> None:
         """The list shown is the view as of `mark`, with `edited` in it."""
