@@ -429,6 +429,29 @@ async def test_arrivals_above_the_screen_leave_the_cursor_and_say_how_many(
         assert "↑ 5 new" in str(app.query_one("#status").render())
 
 
+async def test_arrivals_at_the_top_of_an_unscrolled_list_are_simply_shown(
+    tmp_path: Path, engine: Engine
+) -> None:
+    everything = demo_mentions(60)
+    app = await desk(tmp_path, engine, mentions=everything[:40])
+    urgent = [
+        m.model_copy(update={"received_at": FROZEN - timedelta(days=1)})  # first in the Inbox
+        for m in everything[40:]
+        if engine.suggest(m)[0].priority == "urgent"
+    ][:3]
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        queue = app.query_one(QueueList)
+        assert queue.scroll_y == 0
+        async with await Store.open(app.settings.db, clock=lambda: FROZEN) as store:
+            new_ids = await ingest(store, engine, urgent)
+        await until(pilot, lambda: len(app.model) == 43)
+        await settle(pilot)
+        assert app.model.ids[:3] == new_ids  # on screen, at the top
+        assert queue.new_above == 0
+        assert "new" not in str(app.query_one("#status").render())
+
+
 async def test_a_slow_reload_never_hides_what_a_later_one_showed(
     tmp_path: Path, engine: Engine
 ) -> None:

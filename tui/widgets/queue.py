@@ -111,7 +111,7 @@ class QueueList(ScrollView, can_focus=True):
         """A new ordering from the store (`members`: its set, if built off the loop); keeps
         the cursor on its mention."""
         before, shown = self.model.members, self._shown()
-        top_id = self.model.id_at(int(self.scroll_y))
+        top_id = self._scrolled_top()
         cursor = self.model.replace(ids, self.cursor, members)
         if before and top_id is not None and (top := self.model.index_of(top_id)) is not None:
             # Count arrivals that landed above what the responder is looking at; the cursor
@@ -119,11 +119,18 @@ class QueueList(ScrollView, can_focus=True):
             self.new_above += top - sum(map(before.__contains__, ids[:top]))
         self._changed(cursor, shown)
 
+    def _scrolled_top(self) -> int | None:
+        """The mention on the first visible line, when the list is scrolled: at the very top,
+        arrivals above it are on screen, and scrolling up (which clears "N new") cannot be
+        done."""
+        top = int(self.scroll_y)
+        return self.model.id_at(top) if top else None
+
     def apply(self, change: Delta) -> None:
         """What changed since the view was read (tui.view_delta); the cursor stays on its
         mention, and arrivals above the top line count as "N new", as in `reload`."""
         shown, top = self._shown(), int(self.scroll_y)
-        if top not in change.gone:
+        if self._scrolled_top() is not None and top not in change.gone:
             self.new_above += sum(index <= top for index, _ in change.joined)
         self._changed(self.model.apply(change, self.cursor), shown)
 
