@@ -15,7 +15,7 @@ from textual import events
 from textual.widgets import OptionList
 
 from playbooks import Engine
-from sources.model import Author
+from sources.model import Author, Mention
 from tests.conftest import FROZEN, demo_mentions, ingest
 from tests.desk import desk, modal, seed, settings_for, settle, until
 from tui.app import ROUTINE, DeskApp
@@ -402,17 +402,23 @@ async def test_arrivals_grow_the_queue_to_its_new_end(tmp_path: Path, engine: En
         assert queue.scroll_y <= 69 < queue.scroll_y + queue.scrollable_content_region.height
 
 
+def _first_in_the_inbox(engine: Engine, mentions: list[Mention], count: int) -> list[Mention]:
+    """`count` urgent mentions received a day early: they sort first in the Inbox."""
+    urgent = [
+        m.model_copy(update={"received_at": FROZEN - timedelta(days=1)})
+        for m in mentions
+        if engine.suggest(m)[0].priority == "urgent"
+    ][:count]
+    assert len(urgent) == count
+    return urgent
+
+
 async def test_arrivals_above_the_screen_leave_the_cursor_and_say_how_many(
     tmp_path: Path, engine: Engine
 ) -> None:
     everything = demo_mentions(120)
     app = await desk(tmp_path, engine, mentions=everything[:40])
-    urgent = [
-        m.model_copy(update={"received_at": FROZEN - timedelta(days=1)})  # first in the Inbox
-        for m in everything[40:]
-        if engine.suggest(m)[0].priority == "urgent"
-    ][:5]
-    assert len(urgent) == 5
+    urgent = _first_in_the_inbox(engine, everything[40:], 5)
     async with app.run_test(size=(120, 30)) as pilot:
         await settle(pilot)
         queue = app.query_one(QueueList)
@@ -434,11 +440,7 @@ async def test_arrivals_at_the_top_of_an_unscrolled_list_are_simply_shown(
 ) -> None:
     everything = demo_mentions(60)
     app = await desk(tmp_path, engine, mentions=everything[:40])
-    urgent = [
-        m.model_copy(update={"received_at": FROZEN - timedelta(days=1)})  # first in the Inbox
-        for m in everything[40:]
-        if engine.suggest(m)[0].priority == "urgent"
-    ][:3]
+    urgent = _first_in_the_inbox(engine, everything[40:], 3)
     async with app.run_test(size=(120, 30)) as pilot:
         await settle(pilot)
         queue = app.query_one(QueueList)

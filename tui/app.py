@@ -334,7 +334,8 @@ class DeskApp(App[int]):
             return
         self._dirty = False
         caught = await self._catch_up()
-        self._caught_up, self._catch_up_cost = time.monotonic(), time.monotonic() - started
+        self._caught_up = time.monotonic()
+        self._catch_up_cost = self._caught_up - started
         if caught:
             return
         self._dirty = True
