@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -15,7 +17,8 @@ from tui import schema
 from tui.ledger import Who
 from tui.prepare import prepare
 from tui.query import Query, compile_query
-from tui.store import DecisionRefused, IngestBatch, SourceStatus, Store, StoreError
+from tui.store import DecisionRefused, IngestBatch, SourceStatus, Store, StoreError, where_of
+from tui.timefmt import iso, parse
 from tui.views import context
 from tui.writelock import WriteLock
 
@@ -299,3 +302,48 @@ async def test_a_negated_term_finds_every_mention_the_term_does_not(
         found = set(await store.queue_ids(query(term)))
         assert 0 < len(found) < len(ids), term  # a term that splits the mentions
         assert set(await store.queue_ids(query(f"-{term}"))) == everything - found, term
+
+
+async def test_due_and_sla_terms_agree_with_the_stored_due_times(
+    store: Store, engine: Engine
+) -> None:
+    """Mentions with no due time included (they sort last, and are never due or breached),
+    and a clock at a due time exactly."""
+    ids = await ingest(store, engine, demo_mentions(60))
+    await store.decide(ids[0], actor="pat", action="dismiss", params={"reason": "spam"})
+    Row = tuple[int, str | None, str]
+    rows = [cast(Row, row) for row in _sql(store, "SELECT id, sla_due_at, status FROM mentions")]
+    assert any(due is None for _, due, _ in rows)
+    for clock in (FROZEN, parse(min(due for _, due, _ in rows if due))):
+        soon, now = iso(clock + timedelta(minutes=15)), iso(clock)
+        breached = {i for i, due, status in rows if due and due < now and status == "new"}
+        expected = {
+            "due:<15m": {i for i, due, _ in rows if due and due < soon},
+            "due:>15m": {i for i, due, _ in rows if due and due > soon},
+            "sla:breached": breached,
+            "sla:ok": {i for i, *_ in rows} - breached,
+        }
+        if clock == FROZEN:  # each term splits the mentions
+            assert all(0 < len(want) < len(rows) for want in expected.values())
+        for term, want in expected.items():
+            found = await store.queue_ids(compile_query(term, context("pat", clock)))
+            assert set(found) == want, (term, clock)
+
+
+async def test_urgent_is_in_due_order_and_its_first_screenful_reads_an_index(
+    store: Store, engine: Engine
+) -> None:
+    """Sorting every urgent mention for a screenful took 0.4-0.65 s at a million."""
+    await ingest(store, engine, demo_mentions(60))
+    urgent = query("status:new priority:urgent,high,low sort:due")
+    rows = _sql(
+        store, "SELECT id, sla_due_at, priority_rank FROM mentions WHERE priority != 'normal'"
+    )
+    assert any(due is None for _, due, _ in rows)
+    by_due = [i for i, *_ in sorted(rows, key=lambda r: (r[1] or "9999", r[2], r[0]))]
+    assert await store.queue_ids(urgent) == by_due
+    assert await store.queue_ids(urgent, limit=10) == by_due[:10]
+    where, args = where_of(urgent, None)
+    sql = f"SELECT m.id FROM mentions m WHERE {where} ORDER BY {urgent.order} LIMIT 10"
+    plan = " ".join(str(row[-1]) for row in _sql(store, f"EXPLAIN QUERY PLAN {sql}", *args))
+    assert "mentions_due" in plan and "TEMP B-TREE" not in plan, plan

@@ -21,6 +21,9 @@ from tui.records import STATUSES
 from tui.timefmt import iso
 
 PRIORITIES = ("urgent", "high", "normal", "low")
+# When a mention is due, none last. The same expression as index mentions_due (schema 13),
+# so every term and order written with it reads from that index.
+DUE = "coalesce(m.sla_due_at, '9999')"
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,7 @@ SORTS = {
     "priority": Sort(("m.priority_rank", "m.received_at", "m.id")),
     "oldest": Sort(("m.received_at", "m.id")),
     "newest": Sort(("m.received_at", "m.id"), descending=True),
-    "due": Sort(("coalesce(m.sla_due_at, '9999')", "m.priority_rank", "m.id")),
+    "due": Sort((DUE, "m.priority_rank", "m.id")),
     "snoozed": Sort(("coalesce(m.snoozed_until, '9999')", "m.id"), fixed=False),
 }
 # Fields whose answer for a mention changes with the clock or with claims, which no decision
@@ -214,14 +217,15 @@ def _age(value: str, ctx: Context) -> tuple[str, list[object]]:
 
 def _due(value: str, ctx: Context) -> tuple[str, list[object]]:
     op, span = _relative(value)
-    return f"m.sla_due_at IS NOT NULL AND m.sla_due_at {op} ?", [iso(ctx.now + span)]
+    known = "" if op == "<" else " AND m.sla_due_at IS NOT NULL"  # (none sorts last)
+    return f"{DUE} {op} ?{known}", [iso(ctx.now + span)]
 
 
 def _sla(value: str, ctx: Context) -> tuple[str, list[object]]:
     if value == "breached":
-        return "m.sla_due_at IS NOT NULL AND m.sla_due_at < ? AND m.status = 'new'", [iso(ctx.now)]
+        return f"{DUE} < ? AND m.status = 'new'", [iso(ctx.now)]
     if value == "ok":
-        return "m.sla_due_at IS NULL OR m.sla_due_at >= ? OR m.status != 'new'", [iso(ctx.now)]
+        return f"{DUE} >= ? OR m.status != 'new'", [iso(ctx.now)]
     raise ValueError(f"sla:{value}? use sla:breached or sla:ok")
 
 

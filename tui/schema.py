@@ -285,6 +285,14 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX mentions_assignee ON mentions (assignee) WHERE assignee IS NOT NULL;
     """,
+    # 13: the due order (tui.query.DUE, Urgent's sort) read from an index. Urgent's first
+    # screenful sorted every new urgent or high mention: 430-650 ms at 1M (346k of them),
+    # 0.2 ms from this index; the whole view 1.1 s -> 0.28 s. It serves the breach count
+    # too, so it replaces that index, whose terms now use the same expression.
+    """
+    DROP INDEX mentions_breach;
+    CREATE INDEX mentions_due ON mentions (status, coalesce(sla_due_at, '9999'), priority_rank);
+    """,
 )
 
 LATEST = len(MIGRATIONS)

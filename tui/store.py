@@ -29,7 +29,7 @@ from tui.ledger import DecisionRefused as DecisionRefused
 from tui.ledger import Intent, Who
 from tui.mention_rows import COLUMNS, EDITABLE, from_row
 from tui.prepare import Stored
-from tui.query import Query, Sort
+from tui.query import DUE, Query, Sort
 from tui.reads import all_rows, first_row
 from tui.records import DecisionRecord, Detail, Entry, QueueRow, SuggestionRecord
 from tui.report import Report
@@ -595,7 +595,7 @@ class Store:
             sql = f"""SELECT m.id FROM {start.sql}
                       WHERE ({where}) AND m.status = 'new' AND NOT EXISTS (
                           SELECT 1 FROM claims c WHERE c.mention_id = m.id AND c.lease_until > ?)
-                      ORDER BY m.priority_rank, coalesce(m.sla_due_at, '9999'), m.received_at
+                      ORDER BY m.priority_rank, {DUE}, m.received_at
                       LIMIT 1"""
             row = await first_row(db, sql, (*start.args, *args, iso(now)))
             if row is None:
