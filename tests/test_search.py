@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 import pytest
@@ -35,7 +36,14 @@ FILTERS = [
     "STRASSE",
     "éclair",
     "ÉCLAIR",
-    "is",  # too short for a trigram: read from every row
+    "is",  # too short for a trigram: from the trigrams that begin with it
+    "qx",  # only at the very end of a text
+    "QX",
+    "va",
+    "q",
+    "é",  # folds to itself
+    "É",
+    "ß",  # folds to "ss": read from every row
     '"is down"',
     "down -outage",
     "tag:outage",
@@ -60,7 +68,7 @@ def every_row(path: Path, view: Query, narrow: Query) -> list[int]:
 
 async def a_shift(store: Store, engine: Engine) -> list[int]:
     mentions = demo_mentions(240)
-    odd = ["Straße ÉCLAIR is down", "STRASSE éclair", 'they say "hi"', "ca va"]
+    odd = ["Straße ÉCLAIR is down", "STRASSE éclair", 'they say "hi"', "ca va", "fix it, Qx"]
     for n, text in enumerate(odd):
         mentions[n * 7] = mentions[n * 7].model_copy(update={"text": text})
     return await ingest(store, engine, mentions)
@@ -95,7 +103,7 @@ async def test_a_filter_finds_what_reading_every_row_finds(
     monkeypatch.setattr(search, "DRIVE_LEAST", least)
     if not in_order:
         monkeypatch.setattr(store_module, "PATIENCE_LEAST", 0)
-        monkeypatch.setattr(store_module, "SCAN_ROW", 0)
+        monkeypatch.setattr(search, "SCAN_ROW", 0)
     ids = await a_shift(store, engine)
     if indexed != "none":
         await store.index_search(len(ids) // 2 if indexed == "half" else len(ids))
@@ -140,6 +148,35 @@ async def test_a_slow_first_screenful_is_stopped_and_read_by_a_scan_instead(
     assert len(interrupts) == 1 and interrupts[0] is not store.reader  # not the rows' reads
     assert await store.queue_ids(view, narrow, limit=20) == expected[:20]  # and again
     assert (await store.detail(ids[0])) is not None
+
+
+async def test_a_screenful_the_views_order_is_slow_to_find_is_read_from_candidates(
+    store: Store, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Too common a word to start from, whose matches the view's order does not reach in
+    its time: read from its candidates when they cost less than a scan of every row."""
+    await a_shift(store, engine)
+    await store.index_search(1000)
+    monkeypatch.setattr(search, "DRIVE_LEAST", 3)
+    monkeypatch.setattr(search, "DRIVE_FACTOR", 0)  # no word is rare enough to start from
+    monkeypatch.setattr(store_module, "PATIENCE_LEAST", 0)
+    monkeypatch.setattr(search, "SCAN_ROW", 0)  # the view's order gets no time at all
+    starts: list[search.Start] = []
+    start_for = search.start_for
+
+    async def recorded(*args: Any) -> search.Start:
+        starts.append(await start_for(*args))
+        return starts[-1]
+
+    monkeypatch.setattr(search, "start_for", recorded)
+    view, narrow = query("sort:newest"), query("down")
+    for cheaper_below, from_candidates in ((10**9, True), (3, False)):
+        monkeypatch.setattr(search, "cheaper_than_scan", lambda _, below=cheaper_below: below)
+        starts.clear()
+        found = await store.queue_ids(view, narrow, limit=5)
+        assert found == every_row(store.path, view, narrow)[:5]
+        assert len(starts) == 2 and starts[0] is search.EVERY_ROW  # asked again, when late
+        assert (search.TEXT in starts[1].sql) is from_candidates
 
 
 @pytest.mark.parametrize(
@@ -218,15 +255,19 @@ def test_a_rare_word_starts_from_its_candidates_and_a_common_one_from_the_view(
                 await search.start_for(db, ["e"], []),  # no trigram
                 await search.start_for(db, [], ["vip"]),
                 await search.start_for(db, ["down", "zzyzx"], []),  # the rarer one
+                await search.start_for(db, ["qx"], []),  # only "qx " (the text's end)
+                await search.start_for(db, ["zq"], []),  # begins none
             )
             monkeypatch.setattr(search, "DRIVE_LEAST", 20)  # as if the store were huge
             return (*found, await search.start_for(db, ["acme"], []))
 
-    rare, short, tag, rarer, common = asyncio.run(main())
+    rare, short, tag, rarer, two, none, common = asyncio.run(main())
     assert rare.args == ('"yzx" AND "zyz" AND "zzy"',) and search.TEXT in rare.sql
     assert short is search.EVERY_ROW
     assert tag.args == ('"vip"',) and search.TAGS in tag.sql
     assert rarer.args == rare.args
+    assert two.args == ('"qx "',) and search.TEXT in two.sql
+    assert none.args == () and search.TEXT not in none.sql
     assert common is search.EVERY_ROW
 
 

@@ -262,6 +262,33 @@ async def test_a_writer_cancelled_while_waiting_for_the_write_lock_does_not_keep
         lock.close()
 
 
+async def test_a_word_index_built_before_short_words_were_indexed_is_built_again(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.db"
+    at = "2026-11-01T00:00:00.000000Z"
+    with sqlite3.connect(path) as db:  # schema 13, its word index up to date
+        for number, script in enumerate(schema.MIGRATIONS[:13], start=1):
+            db.executescript(script)
+            db.execute("INSERT INTO schema_version VALUES (?, ?)", (number, at))
+        db.execute(
+            "INSERT INTO mentions (source, source_name, native_id, kind, published_at,"
+            " received_at, author_handle, text, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            ("rss", "news", "a1", "article", at, at, "x", "hello", '["vip"]'),
+        )
+        db.execute("INSERT INTO mention_search (rowid, title, text) VALUES (1, NULL, 'hello')")
+        db.execute("INSERT INTO mention_tag_search (rowid, tags) VALUES (1, '[\"vip\"]')")
+        db.execute("UPDATE search_state SET indexed_to = 1")
+    async with await Store.open(path) as store:
+        assert await store.search_backlog() == 1
+        await store.index_search(10)
+        assert await store.queue_ids(query(""), query("lo")) == [1]  # the text's last two
+        assert await store.queue_ids(query(""), query("tag:vip")) == [1]
+    with sqlite3.connect(path) as db:  # each index agrees with what it was built from
+        for table in ("mention_search", "mention_tag_search"):
+            db.execute(f"INSERT INTO {table} ({table}, rank) VALUES ('integrity-check', 1)")
+
+
 NEGATABLE = [
     "status:new",
     "priority:urgent,high",

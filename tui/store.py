@@ -44,7 +44,6 @@ SOURCE_LEASE = timedelta(seconds=30)  # a fetching process renews every third of
 BUSY_TIMEOUT_MS = 1000  # SQLite waits this long for a lock before `_begin` retries
 WRITE_PATIENCE = 60.0  # seconds a write waits for other processes before it fails
 _CHUNK = 400  # keys per IN (...) query, well under SQLite's variable limit
-SCAN_ROW = 0.34e-6  # seconds a scan of mentions in the table's order takes a row (at 1M)
 PATIENCE_LEAST = 0.005  # seconds a first screenful is given in the view's order, at least
 INTERRUPT_AGAIN = 0.02  # seconds after which an interrupted read still running is interrupted again
 
@@ -297,7 +296,9 @@ class Store:
             rows = None
             if interruptible and start is search.EVERY_ROW:
                 rows = await _unless_slow(db, ids_sql(start), args)
-                start = search.SCAN if rows is None else start
+                if rows is None:  # from candidates after all, or every row in table order
+                    start = await _start(db, query, narrow, worth=search.cheaper_than_scan)
+                    start = search.SCAN if start is search.EVERY_ROW else start
             if rows is None:
                 read = _stoppable if interruptible else all_rows
                 rows = await read(db, ids_sql(start), (*start.args, *args))
@@ -723,12 +724,16 @@ class Store:
 # -- helpers (module level: they take the connection inside a transaction) ----------------
 
 
-async def _start(db: aiosqlite.Connection, *queries: Query | None) -> search.Start:
+async def _start(
+    db: aiosqlite.Connection,
+    *queries: Query | None,
+    worth: Callable[[int], int] | None = None,
+) -> search.Start:
     """Where a view's query (and its filter) starts reading: from the index's candidates for
     a rare word or tag in them, or every row."""
     given = [q for q in queries if q is not None]
     return await search.start_for(
-        db, [w for q in given for w in q.words], [t for q in given for t in q.tags]
+        db, [w for q in given for w in q.words], [t for q in given for t in q.tags], worth
     )
 
 
@@ -741,7 +746,7 @@ async def _unless_slow(db: aiosqlite.Connection, sql: str, args: Sequence[Any]) 
     plan = await all_rows(db, f"EXPLAIN QUERY PLAN {sql}", args)
     if any("TEMP B-TREE" in str(row[-1]) for row in plan):
         return await all_rows(db, sql, args)
-    patience = max(PATIENCE_LEAST, 0.1 * SCAN_ROW * await search.stored(db))
+    patience = max(PATIENCE_LEAST, 0.1 * search.SCAN_ROW * await search.stored(db))
     if patience <= 0:
         return None
     read = asyncio.ensure_future(all_rows(db, sql, args))
