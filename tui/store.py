@@ -44,7 +44,10 @@ SOURCE_LEASE = timedelta(seconds=30)  # a fetching process renews every third of
 BUSY_TIMEOUT_MS = 1000  # SQLite waits this long for a lock before `_begin` retries
 WRITE_PATIENCE = 60.0  # seconds a write waits for other processes before it fails
 _CHUNK = 400  # keys per IN (...) query, well under SQLite's variable limit
-PATIENCE_LEAST = 0.005  # seconds a first screenful is given in the view's order, at least
+# Seconds a first screenful is given in the view's order, at least. 5 ms was too few: a
+# common word's screenful in All at 100k takes 3.5-6 ms, and one late by a hair paid a scan
+# (20 ms or 60 ms, by luck). Rare words and short ones now start from candidates instead.
+PATIENCE_LEAST = 0.02
 INTERRUPT_AGAIN = 0.02  # seconds after which an interrupted read still running is interrupted again
 
 
