@@ -422,7 +422,7 @@ class DeskApp(App[int]):
     async def _reload_playbooks_if_changed(self) -> None:
         """Hot reload: a good edit takes effect on the next batch; a bad one keeps the last
         good playbooks running and says what is wrong, until it is fixed."""
-        if not self._playbooks.changed():
+        if not await asyncio.to_thread(self._playbooks.changed):  # (globs and stats files)
             return
         try:
             engine = await asyncio.to_thread(load_engine, self._playbooks.paths)
