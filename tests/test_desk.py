@@ -13,6 +13,7 @@ import pytest
 from rich.segment import Segment
 from textual import events
 from textual.widgets import OptionList
+from textual.widgets._footer import FooterKey
 
 from playbooks import Engine
 from sources.model import Author, Mention
@@ -23,6 +24,7 @@ from tui.query import Query
 from tui.screens.pick import PickScreen
 from tui.store import Store
 from tui.widgets.detail import DetailPane
+from tui.widgets.keys import Keys
 from tui.widgets.queue import QueueList
 
 HOSTILE = "[@click=app.quit]boom[/] \x1b]52;c;aGk=\x07 [/oops]"
@@ -213,6 +215,24 @@ async def test_keys_are_remappable_from_settings(tmp_path: Path, engine: Engine)
         await pilot.press("y")
         await pilot.pause()
         assert len(_decisions(app)) == 1
+
+
+async def test_the_footer_shows_the_keys_as_mapped_and_is_rebuilt_only_when_they_change(
+    tmp_path: Path, engine: Engine
+) -> None:
+    app = await desk(tmp_path, engine, extra='[keys]\naccept = "y"')
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        footer = app.query_one(Keys)
+        shown = list(footer.query(FooterKey))
+        assert ("y", "Accept") in [(k.key_display, k.description) for k in shown]
+        app.screen.refresh_bindings()  # a signal with nothing new to show
+        await pilot.pause()
+        assert list(footer.query(FooterKey)) == shown
+        app.update_keymap({"accept": "z"})
+        await pilot.pause()
+        now = [(k.key_display, k.description) for k in footer.query(FooterKey)]
+        assert ("z", "Accept") in now and ("y", "Accept") not in now
 
 
 async def test_help_lists_the_active_keys(tmp_path: Path, engine: Engine) -> None:

@@ -24,7 +24,7 @@ from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 
 from playbooks.engine import Engine
 from sources.http import new_client, warm_up
@@ -52,6 +52,7 @@ from tui.store import DecisionRefused, IngestResult, Mark, Store
 from tui.timefmt import iso
 from tui.views import View, context
 from tui.widgets.detail import DetailPane
+from tui.widgets.keys import Keys
 from tui.widgets.queue import QueueList
 from tui.widgets.status import BarState, StatusBar
 
@@ -201,7 +202,7 @@ class DeskApp(App[int]):
                 yield self.filter_input
                 yield self.queue
             yield self.detail
-        yield Footer()
+        yield Keys()
 
     async def on_mount(self) -> None:
         self.store = self._given_store or await Store.open(self.settings.db, clock=self.clock)

@@ -19,7 +19,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from tui import playbook_cmds
 from tui.records import describe
@@ -32,6 +32,7 @@ from tui.screens.plots import PlotsScreen
 from tui.screens.text import TextScreen
 from tui.settings import Loaded
 from tui.store import Store
+from tui.widgets.keys import Keys
 
 SPEEDS = {"1": 1.0, "2": 10.0, "3": 60.0, "4": 0.0}  # 0: as fast as it draws
 LONGEST_PAUSE = 5.0  # a quiet hour at 1x is skipped, not waited out
@@ -102,7 +103,7 @@ class ReviewApp(App[int]):
                 yield self.step_view
             with VerticalScroll(id="mention"):
                 yield self.mention_view
-        yield Footer()
+        yield Keys()
 
     async def on_mount(self) -> None:
         await self._show(await self.replay.first())
