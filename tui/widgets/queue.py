@@ -24,6 +24,9 @@ from tui import render
 from tui.queue_model import QueueModel
 from tui.view_delta import Delta
 
+AHEAD = 20  # rows read beyond the last line on screen, so a few keys down need no read
+UNSIZED = 40  # lines assumed before the first layout
+
 
 class QueueList(ScrollView, can_focus=True):
     BINDINGS = [
@@ -247,11 +250,15 @@ class QueueList(ScrollView, can_focus=True):
         segments = render.queue_segments(row, width, now, styles, row.id in self.selected)
         return Strip(segments).crop_extend(0, width, styles["line"]).apply_style(styles["line"])
 
+    def first_screenful(self, ids: list[int]) -> list[int]:
+        """Of a new list, the ids drawn first (and a few beyond): the rows to read with it."""
+        return ids[: (self.size.height or UNSIZED) + AHEAD]
+
     def _request_visible(self) -> None:
         top = int(self.scroll_y)
         wanted = [
             i
-            for i in self.model.missing(top, top + self.size.height + 20)
+            for i in self.model.missing(top, top + self.size.height + AHEAD)
             if i not in self._requested
         ]
         if wanted:
