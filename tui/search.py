@@ -32,9 +32,9 @@ from tui.reads import all_rows
 MIN_TERM = 3  # a trigram index holds nothing shorter to look up
 SCAN_ROW = 0.34e-6  # seconds a scan of mentions in the table's order takes a row (at 1M)
 CANDIDATE_ROW = 2.6e-6  # seconds a candidate takes: a row fetched by id, then sorted
-# Starting from a word's c candidates costs ~2.6 us each (a row fetched by id, then sorted);
-# reading the view in its order costs ~0.74 us a row, and when c of n mentions match it has
-# a screenful (200) after 200 * n / c rows. The two cost the same at c = sqrt(57 * n):
+# Starting from a word's c candidates costs CANDIDATE_ROW each; reading the view in its
+# order costs ~0.74 us a row, and when c of n mentions match it has a screenful (200) after
+# 200 * n / c rows. The two cost the same at c = sqrt(57 * n):
 # 2.4k candidates of 100k mentions, 7.5k of 1M. Measured at 1M with the demo's texts.
 DRIVE_FACTOR = 57
 DRIVE_LEAST = 500  # below this many candidates, start from them however small the store
@@ -69,7 +69,8 @@ def match_expression(term: str) -> str | None:
     trigrams. None for a term too short to have one."""
     if len(term) < MIN_TERM or "\x00" in term:  # FTS5 reads a NUL as the end of its query
         return None
-    return " AND ".join(_quoted({term[i : i + MIN_TERM] for i in range(len(term) - 2)}))
+    grams = {term[i : i + MIN_TERM] for i in range(len(term) - MIN_TERM + 1)}
+    return " AND ".join(_quoted(grams))
 
 
 def _quoted(grams: Iterable[str]) -> list[str]:
