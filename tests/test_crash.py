@@ -36,6 +36,9 @@ def append_mentions(feed: Path, start: int, count: int, ends: list[int]) -> None
 def stored_and_cursor(db: Path) -> tuple[int, int]:
     with sqlite3.connect(db) as conn:
         assert integrity(conn) == "ok"
+        tables = "SELECT count(*) FROM sqlite_master WHERE name = 'mentions'"
+        if not conn.execute(tables).fetchone()[0]:  # killed before its schema committed
+            return 0, 0
         assert duplicated_mentions(conn) == 0
         stored = conn.execute("SELECT count(*) FROM mentions").fetchone()[0]
         row = conn.execute("SELECT cursor FROM source_state WHERE name = 'pipe'").fetchone()
