@@ -30,6 +30,17 @@ async def seed(loaded: Loaded, engine: Engine, mentions: list[Mention]) -> list[
         return await ingest(store, engine, mentions)
 
 
+async def arrive(
+    pilot: Pilot[int], app: DeskApp, engine: Engine, mentions: list[Mention]
+) -> list[int]:
+    """`mentions` stored over a connection of their own, as another process's ingest
+    stores them; returns once the desk's list has grown by as many."""
+    shown = len(app.model) + len(mentions)
+    ids = await seed(app.loaded, engine, mentions)
+    await until(pilot, lambda: len(app.model) == shown)
+    return ids
+
+
 async def desk(
     tmp_path: Path,
     engine: Engine,

@@ -18,7 +18,7 @@ from textual.widgets._footer import FooterKey
 from playbooks import Engine
 from sources.model import Author, Mention
 from tests.conftest import FROZEN, demo_mentions, ingest
-from tests.desk import desk, modal, seed, settings_for, settle, until
+from tests.desk import arrive, desk, modal, seed, settings_for, settle, until
 from tui.app import ROUTINE, DeskApp
 from tui.query import Query
 from tui.screens.pick import PickScreen
@@ -424,9 +424,8 @@ async def test_arrivals_grow_the_queue_to_its_new_end(tmp_path: Path, engine: En
         await settle(pilot)
         queue = app.query_one(QueueList)
         assert len(app.model) == 40 and queue.virtual_size.height == 40
-        async with await Store.open(app.settings.db, clock=lambda: FROZEN) as store:
-            await ingest(store, engine, everything[40:])
-        await until(pilot, lambda: len(app.model) == 70)
+        await arrive(pilot, app, engine, everything[40:])
+        assert len(app.model) == 70
         assert queue.virtual_size.height == 70
         assert queue.vertical_scrollbar.window_virtual_size == 70
         await pilot.press("G")
@@ -460,9 +459,8 @@ async def test_arrivals_above_the_screen_leave_the_cursor_and_say_how_many(
         await settle(pilot)
         assert queue.scroll_y > 0
         on = app.model.id_at(queue.cursor)
-        async with await Store.open(app.settings.db, clock=lambda: FROZEN) as store:
-            await ingest(store, engine, urgent)
-        await until(pilot, lambda: len(app.model) == 45)
+        await arrive(pilot, app, engine, urgent)
+        assert len(app.model) == 45
         await settle(pilot)
         assert app.model.id_at(queue.cursor) == on
         assert queue.new_above == 5
@@ -479,9 +477,8 @@ async def test_arrivals_at_the_top_of_an_unscrolled_list_are_simply_shown(
         await settle(pilot)
         queue = app.query_one(QueueList)
         assert queue.scroll_y == 0
-        async with await Store.open(app.settings.db, clock=lambda: FROZEN) as store:
-            new_ids = await ingest(store, engine, urgent)
-        await until(pilot, lambda: len(app.model) == 43)
+        new_ids = await arrive(pilot, app, engine, urgent)
+        assert len(app.model) == 43
         await settle(pilot)
         assert app.model.ids[:3] == new_ids  # on screen, at the top
         assert queue.new_above == 0
@@ -508,8 +505,7 @@ async def test_a_slow_reload_never_hides_what_a_later_one_showed(
         app.store.queue_ids = slow  # type: ignore[method-assign]
         first = asyncio.create_task(app.reload())
         await asyncio.sleep(0.05)
-        async with await Store.open(app.settings.db, clock=lambda: FROZEN) as store:
-            await ingest(store, engine, everything[12:])
+        await seed(app.loaded, engine, everything[12:])
         app.store.queue_ids = read  # type: ignore[method-assign]
         await app.reload()
         assert len(app.model) == 17
@@ -531,9 +527,8 @@ async def test_the_view_catches_up_with_every_write_even_if_a_signal_is_lost(
             return None
 
         app._drop_decided = lost  # type: ignore[method-assign]
-        async with await Store.open(app.settings.db, clock=lambda: FROZEN) as store:
-            await ingest(store, engine, everything[12:])
-        await until(pilot, lambda: len(app.model) == 17)
+        await arrive(pilot, app, engine, everything[12:])
+        assert len(app.model) == 17
 
 
 async def test_the_tab_counts_keep_up_with_a_steady_stream_of_arrivals(

@@ -16,7 +16,7 @@ from textual.pilot import Pilot
 from playbooks import Engine
 from sources.model import Mention
 from tests.conftest import FROZEN, demo_mentions, ingest
-from tests.desk import desk, settle, until
+from tests.desk import arrive, desk, settle, until
 from tui.app import DeskApp
 from tui.ledger import Who
 from tui.query import Query, compile_query
@@ -76,9 +76,8 @@ async def test_arrivals_from_another_process_join_in_order_without_a_whole_read(
     app = await desk(tmp_path, engine, count=40)
     async with _running(app, monkeypatch) as (pilot, whole):
         cursor_on = app.model.id_at(app.queue.cursor)
-        async with await Store.open(app.settings.db, clock=lambda: FROZEN) as other:
-            await ingest(other, engine, _late(30))
-        await until(pilot, lambda: len(app.model) == 70)
+        await arrive(pilot, app, engine, _late(30))
+        assert len(app.model) == 70
         assert app.model.ids == await _read_whole(app, "status:new")
         assert app.model.id_at(app.queue.cursor) == cursor_on  # the responder's place
         assert whole.count == 0
