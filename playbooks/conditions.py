@@ -12,17 +12,20 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from playbooks.matcher import Found
 from playbooks.model import Regex, When, normalise_term, parse_hours
 from sources.model import Mention
 
+ALWAYS = "always (no conditions)"  # the why of a rule whose checks all hold unsaid
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-@dataclass(frozen=True)
-class Context:
+class Context(NamedTuple):
+    """What the checks of one mention read (a named tuple: one is made per mention)."""
+
     mention: Mention
     found: Found
     text: str  # title and body, as written (regexes run on this)
@@ -33,7 +36,7 @@ Check = Callable[[Context], str | None]
 
 
 def _quoted(terms: list[str]) -> str:
-    return ", ".join(f'"{t}"' for t in terms)
+    return '"' + '", "'.join(terms) + '"'
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,9 @@ class Compiled:
         self._nested(when)
 
     def why(self, ctx: Context) -> str | None:
+        if len(self.checks) == 1:  # most rules: one list of keywords
+            reason = self.checks[0](ctx)
+            return reason or (None if reason is None else ALWAYS)
         reasons = []
         for check in self.checks:
             reason = check(ctx)
@@ -74,7 +80,7 @@ class Compiled:
                 return None
             if reason:
                 reasons.append(reason)
-        return "; ".join(reasons) or "always (no conditions)"
+        return "; ".join(reasons) or ALWAYS
 
     # -- the kinds of checks ------------------------------------------------------------
 

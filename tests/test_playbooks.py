@@ -81,7 +81,7 @@ BUNDLED_CASES = {
 def test_bundled_playbooks_suggest_and_explain(engine: Engine, case: str, snapshot: Any) -> None:
     suggestions = engine.suggest(BUNDLED_CASES[case])
     assert suggestions, "every mention gets a suggestion"
-    shown = [{k: v for k, v in vars(s).items() if k != "playbook_version"} for s in suggestions]
+    shown = [{k: v for k, v in s._asdict().items() if k != "playbook_version"} for s in suggestions]
     assert shown == snapshot
 
 
