@@ -293,6 +293,39 @@ async def test_hostile_mention_shows_literally_and_a_click_only_selects(
         assert "\x1b" not in drawn and "\x07" not in drawn
 
 
+async def test_a_drawn_line_is_drawn_again_when_anything_it_shows_changes(
+    tmp_path: Path, engine: Engine
+) -> None:
+    """The queue keeps drawn lines (arrivals move them all): one must never outlive its
+    theme, its SLA clock's colour, its selection marker or its row."""
+    app = await desk(tmp_path, engine, count=12)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        queue = app.query_one(QueueList)
+        y = next(y for y in range(1, 12) if (row := app.model.row_at(y)) and row.sla_due_at)
+        row = app.model.row_at(y)
+        assert row is not None and row.sla_due_at is not None
+        drawn = queue.render_line(y)
+        assert queue.render_line(y) is drawn  # nothing changed: kept
+        # Half a second either side of due: the clock reads "0s" both times, in another colour.
+        queue.clock = lambda: row.sla_due_at - timedelta(seconds=0.5)
+        due_soon = queue.render_line(y)
+        queue.clock = lambda: row.sla_due_at + timedelta(seconds=0.5)
+        overdue = queue.render_line(y)
+        assert " 0s " in due_soon.text and due_soon.text == overdue.text
+        assert list(due_soon) != list(overdue)
+        app.selected.add(row.id)
+        assert queue.render_line(y).text.startswith("▌") and not overdue.text.startswith("▌")
+        app.selected.clear()
+        assert queue.render_line(y) is overdue
+        app.theme = "textual-light" if app.theme != "textual-light" else "textual-dark"
+        await pilot.pause()
+        light = queue.render_line(y)
+        assert light.text == overdue.text and list(light) != list(overdue)
+        app.model.update({row.id: replace(row, claimed_by="sam")})
+        assert "@sam" in queue.render_line(y).text
+
+
 async def test_state_survives_a_restart(tmp_path: Path, engine: Engine) -> None:
     app = await desk(tmp_path, engine)
     async with app.run_test(size=(120, 30)) as pilot:

@@ -58,21 +58,20 @@ def sla_clock(due: datetime | None, now: datetime) -> str:
 SOON = timedelta(minutes=10)  # an SLA clock this close to due turns to a warning colour
 
 
+def sla_state(due: datetime | None, now: datetime) -> tuple[str, str]:
+    """The SLA clock as drawn: its text, and the style it is drawn in."""
+    if due is None:
+        return "", "meta"
+    left = due - now
+    style = "overdue" if left.total_seconds() < 0 else "soon" if left < SOON else "meta"
+    return sla_clock(due, now), style
+
+
 def queue_segments(
     row: QueueRow, width: int, now: datetime, styles: dict[str, Style], selected: bool = False
 ) -> list[Segment]:
     """One queue line: mark, priority, SLA clock, source, author, summary, claim, suggestion."""
-    sla = sla_clock(row.sla_due_at, now)
-    left = None if row.sla_due_at is None else row.sla_due_at - now
-    clock_style = (
-        "meta"
-        if left is None
-        else "overdue"
-        if left.total_seconds() < 0
-        else "soon"
-        if left < SOON
-        else "meta"
-    )
+    sla, clock_style = sla_state(row.sla_due_at, now)
     action = row.action or "—"
     claim = f" @{row.claimed_by}" if row.claimed_by else ""
     source_width, author_width, action_width = column_widths(width)

@@ -14,6 +14,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding
+from textual.cache import LRUCache
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -26,6 +27,7 @@ from tui.view_delta import Delta
 
 AHEAD = 20  # rows read beyond the last line on screen, so a few keys down need no read
 UNSIZED = 40  # lines assumed before the first layout
+STRIPS_KEPT = 256  # drawn lines kept: a few screens' worth, even on a tall terminal
 
 
 class QueueList(ScrollView, can_focus=True):
@@ -106,7 +108,10 @@ class QueueList(ScrollView, can_focus=True):
         self._highlighted: int | None = None
         self._requested: set[int] = set()
         self._style_cache: dict[bool, dict[str, Style]] = {}
-        self._clocks: dict[int, str] = {}  # the SLA clock each row was last drawn with
+        self._clocks: dict[int, tuple[str, str]] = {}  # each row's SLA clock as last drawn
+        # Lines as drawn, by what they show: arrivals move every line down, and drawing them
+        # again was ~40% of a frame (~5 ms at 120x40) several times a second while ingesting.
+        self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(STRIPS_KEPT)
 
     # -- model changes -----------------------------------------------------------------
 
@@ -175,7 +180,7 @@ class QueueList(ScrollView, can_focus=True):
             row = self.model.row_at(top + y)
             if row is None:
                 continue
-            shown = render.sla_clock(row.sla_due_at, now)
+            shown = render.sla_state(row.sla_due_at, now)
             if self._clocks.get(row.id) != shown:
                 self._clocks[row.id] = shown
                 self.refresh(Region(0, y, self.size.width, 1))
@@ -243,12 +248,18 @@ class QueueList(ScrollView, can_focus=True):
             # the screen as sender and stop bubbling there. Ask from our own context instead.
             self.call_later(self._request_visible)
             return Strip([Segment(render.fit("…", width), self._styles(False)["placeholder"])])
-        on_cursor = index == self.cursor
-        styles = self._styles(on_cursor)
+        on_cursor, selected = index == self.cursor, row.id in self.selected
         now = self.clock()
-        self._clocks[row.id] = render.sla_clock(row.sla_due_at, now)
-        segments = render.queue_segments(row, width, now, styles, row.id in self.selected)
-        return Strip(segments).crop_extend(0, width, styles["line"]).apply_style(styles["line"])
+        clock = self._clocks[row.id] = render.sla_state(row.sla_due_at, now)
+        key = (row, width, on_cursor, selected, clock)
+        strip = self._strips.get(key)
+        if strip is None:
+            styles = self._styles(on_cursor)
+            segments = render.queue_segments(row, width, now, styles, selected)
+            strip = Strip(segments).crop_extend(0, width, styles["line"])
+            strip = strip.apply_style(styles["line"])
+            self._strips.set(key, strip)
+        return strip
 
     def first_screenful(self, ids: list[int]) -> list[int]:
         """Of a new list, the ids drawn first (and a few beyond): the rows to read with it."""
@@ -301,4 +312,5 @@ class QueueList(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         self._style_cache.clear()  # a theme or focus change: resolve the styles again
+        self._strips.clear()
         super().notify_style_update()
