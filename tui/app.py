@@ -216,9 +216,8 @@ class DeskApp(App[int]):
         self._data_version = await self.store.data_version()
         await self.reload(fresh=True)
         # What exists now (modules, widgets, caches) lives as long as the desk: keep it out of
-        # the collector's full passes, and run those ourselves (tui.collector says why).
+        # the collector's full passes (tui.collector says why).
         collector.settle()
-        self.set_interval(collector.FULL_EVERY, collector.collect)
         self.set_interval(0.1, self._reload_if_dirty)  # coalesce arrivals: <= 10 reloads/s
         self.set_interval(1.0, self._tick)  # SLA clocks, counts and health by the second
         self.set_interval(OTHERS_POLL, self._watch_others)

@@ -27,7 +27,7 @@ from tui.view_delta import Delta
 
 AHEAD = 20  # rows read beyond the last line on screen, so a few keys down need no read
 UNSIZED = 40  # lines assumed before the first layout
-STRIPS_KEPT = 256  # drawn lines kept: a few screens' worth, even on a tall terminal
+LINES_KEPT = 256  # drawn lines kept: a few screens' worth, even on a tall terminal
 
 
 class QueueList(ScrollView, can_focus=True):
@@ -111,7 +111,7 @@ class QueueList(ScrollView, can_focus=True):
         self._clocks: dict[int, tuple[str, str]] = {}  # each row's SLA clock as last drawn
         # Lines as drawn, by what they show: arrivals move every line down, and drawing them
         # again was ~40% of a frame (~5 ms at 120x40) several times a second while ingesting.
-        self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(STRIPS_KEPT)
+        self._lines: LRUCache[tuple[object, ...], list[Segment]] = LRUCache(LINES_KEPT)
 
     # -- model changes -----------------------------------------------------------------
 
@@ -252,14 +252,16 @@ class QueueList(ScrollView, can_focus=True):
         now = self.clock()
         clock = self._clocks[row.id] = render.sla_state(row.sla_due_at, now)
         key = (row, width, on_cursor, selected, clock)
-        strip = self._strips.get(key)
-        if strip is None:
+        segments = self._lines.get(key)
+        if segments is None:
             styles = self._styles(on_cursor)
-            segments = render.queue_segments(row, width, now, styles, selected)
-            strip = Strip(segments).crop_extend(0, width, styles["line"])
-            strip = strip.apply_style(styles["line"])
-            self._strips.set(key, strip)
-        return strip
+            drawn = render.queue_segments(row, width, now, styles, selected)
+            strip = Strip(drawn).crop_extend(0, width, styles["line"])
+            segments = list(strip.apply_style(styles["line"]))
+            self._lines.set(key, segments)
+        # A new Strip each time: a kept one would keep every strip Textual derives from it
+        # (its caches), tens of thousands of objects for the collector to walk.
+        return Strip(segments, width)
 
     def first_screenful(self, ids: list[int]) -> list[int]:
         """Of a new list, the ids drawn first (and a few beyond): the rows to read with it."""
@@ -312,5 +314,5 @@ class QueueList(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         self._style_cache.clear()  # a theme or focus change: resolve the styles again
-        self._strips.clear()
+        self._lines.clear()
         super().notify_style_update()
