@@ -91,21 +91,24 @@ class Compiled:
         if any_terms:
 
             def any_check(ctx: Context) -> str | None:
-                hits = [t for t in any_terms if t in ctx.found.words]
+                words = ctx.found.words
+                hits = [t for t in any_terms if t in words]
                 return f"mentions {_quoted(hits)}" if hits else None
 
             self.checks.append(any_check)
         if all_terms:
 
             def all_check(ctx: Context) -> str | None:
-                ok = all(t in ctx.found.words for t in all_terms)
+                words = ctx.found.words
+                ok = all(t in words for t in all_terms)
                 return f"mentions all of {_quoted(all_terms)}" if ok else None
 
             self.checks.append(all_check)
         if none_terms:
 
             def none_check(ctx: Context) -> str | None:
-                return None if any(t in ctx.found.words for t in none_terms) else ""
+                words = ctx.found.words
+                return None if any(t in words for t in none_terms) else ""
 
             self.checks.append(none_check)
 

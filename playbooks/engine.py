@@ -47,6 +47,7 @@ class _Rule:
     sla: timedelta | None
     score: int
     params: dict[str, Any]  # everything but the rendered reply, worked out once
+    fixed: tuple[str, str, str, str]  # playbook id and version, rule id, action: as suggested
 
 
 def _terms(when: When) -> Iterable[str]:
@@ -131,6 +132,7 @@ def _compile(order: int, loaded: LoadedPlaybook, rule: Rule) -> _Rule:
         sla=parse_duration(sla) if sla else None,
         score=PRIORITY_SCORE[priority] + rule.weight,
         params=params,
+        fixed=(loaded.playbook.id, loaded.version, rule.id, then.action),
     )
 
 
@@ -144,25 +146,14 @@ def _fire(rules: Iterable[_Rule], ctx: Context) -> list[tuple[_Rule, str]]:
 
 
 def _suggestion(rule: _Rule, mention: Mention, why: str) -> Suggestion:
-    then = rule.rule.then
     params = (
         {**rule.params, "tags": list(rule.params["tags"])}
         if "tags" in rule.params
         else dict(rule.params)
     )
-    if then.reply:
-        params["reply"] = render_template(then.reply, mention)
-    return Suggestion(
-        playbook_id=rule.loaded.playbook.id,
-        playbook_version=rule.loaded.version,
-        rule_id=rule.rule.id,
-        action=then.action,
-        params=params,
-        priority=rule.priority,
-        sla=rule.sla,
-        why=why,
-        score=rule.score,
-    )
+    if reply := rule.rule.then.reply:
+        params["reply"] = render_template(reply, mention)
+    return Suggestion(*rule.fixed, params, rule.priority, rule.sla, why, rule.score)
 
 
 def render_template(template: str, mention: Mention) -> str:
