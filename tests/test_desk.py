@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import sqlite3
 from dataclasses import replace
@@ -19,6 +20,7 @@ from playbooks import Engine
 from sources.model import Author, Mention
 from tests.conftest import FROZEN, demo_mentions, ingest
 from tests.desk import arrive, desk, modal, seed, settings_for, settle, until
+from tui import collector
 from tui.app import ROUTINE, DeskApp
 from tui.query import Query
 from tui.screens.pick import PickScreen
@@ -323,6 +325,19 @@ async def test_a_drawn_line_is_drawn_again_when_anything_it_shows_changes(
         assert light.text == overdue.text and list(light) != list(overdue)
         app.model.update({row.id: replace(row, claimed_by="sam")})
         assert "@sam" in queue.render_line(y).text
+
+
+async def test_the_desk_tunes_the_collector_while_open_and_puts_it_back(
+    tmp_path: Path, engine: Engine
+) -> None:
+    """Frozen start-up and rarer young collections while the desk runs (tui.collector); the
+    process gets the collector back as it was when the desk closes."""
+    before = gc.get_threshold()
+    app = await desk(tmp_path, engine)
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        assert gc.get_threshold()[0] == collector.YOUNG and gc.get_freeze_count() > 0
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
 
 
 async def test_state_survives_a_restart(tmp_path: Path, engine: Engine) -> None:
