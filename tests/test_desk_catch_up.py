@@ -15,7 +15,7 @@ from textual.pilot import Pilot
 
 from playbooks import Engine
 from sources.model import Mention
-from tests.conftest import FROZEN, demo_mentions, ingest
+from tests.conftest import FROZEN, demo_mentions
 from tests.desk import arrive, desk, settle, until
 from tui.app import DeskApp
 from tui.ledger import Who
@@ -125,9 +125,8 @@ async def test_a_view_that_depends_on_the_clock_is_read_whole(
         tmp_path, engine, count=20, extra='[[views]]\nname = "Fresh"\nquery = "age:<1d"\n'
     )
     async with _running(app, monkeypatch) as (pilot, whole):
-        async with await Store.open(app.settings.db, clock=lambda: FROZEN) as other:
-            await ingest(other, engine, _late(5))
-        await until(pilot, lambda: len(app.model) == 25)
+        await arrive(pilot, app, engine, _late(5))
+        assert len(app.model) == 25
         assert app.model.ids == await _read_whole(app, "age:<1d")
         assert whole.count >= 1
 
