@@ -9,7 +9,7 @@ import re
 from rich.style import Style
 
 from tests.conftest import FROZEN
-from tui.render import detail_content, queue_segments
+from tui.render import detail_content, queue_segments, sla_state
 from tui.store import Store
 
 PIECES = [
@@ -94,7 +94,8 @@ async def assert_renders_clean(store: Store, ids: list[int], detail_every: int =
     styles = {k: Style() for k in STYLE_NAMES}
     rows = await store.queue_rows(ids)
     for row in rows.values() if isinstance(rows, dict) else rows:
-        line = "".join(s.text for s in queue_segments(row, 120, FROZEN, styles))
+        clock = sla_state(row.sla_due_at, FROZEN)
+        line = "".join(s.text for s in queue_segments(row, 120, clock, styles))
         assert_clean(line, "queue")
     for mention_id in ids[::detail_every]:
         detail = await store.detail(mention_id)

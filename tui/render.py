@@ -68,10 +68,15 @@ def sla_state(due: datetime | None, now: datetime) -> tuple[str, str]:
 
 
 def queue_segments(
-    row: QueueRow, width: int, now: datetime, styles: dict[str, Style], selected: bool = False
+    row: QueueRow,
+    width: int,
+    clock: tuple[str, str],
+    styles: dict[str, Style],
+    selected: bool = False,
 ) -> list[Segment]:
-    """One queue line: mark, priority, SLA clock, source, author, summary, claim, suggestion."""
-    sla, clock_style = sla_state(row.sla_due_at, now)
+    """One queue line: mark, priority, SLA clock (`sla_state`: the queue keys its kept lines
+    by it), source, author, summary, claim, suggestion."""
+    sla, clock_style = clock
     action = row.action or "—"
     claim = f" @{row.claimed_by}" if row.claimed_by else ""
     source_width, author_width, action_width = column_widths(width)

@@ -249,13 +249,12 @@ class QueueList(ScrollView, can_focus=True):
             self.call_later(self._request_visible)
             return Strip([Segment(render.fit("…", width), self._styles(False)["placeholder"])])
         on_cursor, selected = index == self.cursor, row.id in self.selected
-        now = self.clock()
-        clock = self._clocks[row.id] = render.sla_state(row.sla_due_at, now)
+        clock = self._clocks[row.id] = render.sla_state(row.sla_due_at, self.clock())
         key = (row, width, on_cursor, selected, clock)
         segments = self._lines.get(key)
         if segments is None:
             styles = self._styles(on_cursor)
-            drawn = render.queue_segments(row, width, now, styles, selected)
+            drawn = render.queue_segments(row, width, clock, styles, selected)
             strip = Strip(drawn).crop_extend(0, width, styles["line"])
             segments = list(strip.apply_style(styles["line"]))
             self._lines.set(key, segments)
